@@ -1,0 +1,23 @@
+"""sklearn-l1align: ℓ1-norm refinement of cross-lingual word embeddings for scikit-learn and gensim."""
+
+from ._dictionary import CSLSDictionaryBuilder, mean_topk_similarity
+from ._l1_procrustes import L1ProcrustesAligner
+from ._normalize import EmbeddingNormalizer, normalize_embeddings
+from ._procrustes import ProcrustesAligner, procrustes_rotation
+from ._solvers import SolverResult, StiefelFlowSolver, StopReason
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CSLSDictionaryBuilder",
+    "EmbeddingNormalizer",
+    "L1ProcrustesAligner",
+    "ProcrustesAligner",
+    "SolverResult",
+    "StiefelFlowSolver",
+    "StopReason",
+    "mean_topk_similarity",
+    "normalize_embeddings",
+    "procrustes_rotation",
+    "__version__",
+]

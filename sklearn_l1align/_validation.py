@@ -1,0 +1,95 @@
+"""Shared input checks for embeddings and index pairs.
+
+Every public entry point validates through these helpers so that a user gets the
+same message for the same mistake wherever they make it.
+"""
+
+import numpy as np
+
+__all__ = ["check_pairs", "check_same_dim", "check_orthogonal"]
+
+
+def check_same_dim(X, Y, *, names=("X", "y")):
+    """Raise ``ValueError`` unless ``X`` and ``Y`` have the same number of columns."""
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same number of features "
+            f"(embedding dimension). Got {X.shape[1]} and {Y.shape[1]} instead."
+        )
+
+
+def check_pairs(pairs, n_src, n_tgt, *, name="pairs"):
+    """Validate an ``(n_pairs, 2)`` integer array of (source row, target row) indices.
+
+    Parameters
+    ----------
+    pairs : array-like of shape (n_pairs, 2)
+        Row ``(i, j)`` says that source row ``i`` translates to target row ``j``.
+    n_src, n_tgt : int
+        Number of rows in the source and target spaces.
+    name : str, default="pairs"
+        Name used in error messages.
+
+    Returns
+    -------
+    pairs : ndarray of shape (n_pairs, 2), dtype int64
+    """
+    arr = np.asarray(pairs)
+    if arr.dtype == object or arr.dtype.kind not in "iu":
+        if arr.size and arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        elif arr.size == 0 and arr.ndim >= 1:
+            arr = arr.astype(np.int64)
+        else:
+            raise ValueError(
+                f"{name} must be an array of integer row indices of shape (n_pairs, 2). "
+                f"Got dtype {arr.dtype} instead."
+            )
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(
+            f"{name} must have shape (n_pairs, 2): one (source row, target row) per line. "
+            f"Got shape {arr.shape} instead."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: at least one (source, target) pair is needed.")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.min() < 0:
+        bad = int(np.flatnonzero((arr < 0).any(axis=1))[0])
+        raise ValueError(
+            f"{name} must hold non-negative row indices. Got {arr[bad].tolist()} at row {bad} instead."
+        )
+    for col, n, side in ((0, n_src, "source"), (1, n_tgt, "target")):
+        too_big = arr[:, col] >= n
+        if too_big.any():
+            bad = int(np.flatnonzero(too_big)[0])
+            raise ValueError(
+                f"{name}[:, {col}] indexes the {side} rows, so it must be < {n}. "
+                f"Got {int(arr[bad, col])} at row {bad} instead."
+            )
+    return arr
+
+
+def orthogonality_error(M):
+    """Return ``max|MᵀM − I|``, the paper's orthogonality measure (Eq. 8)."""
+    M = np.asarray(M, dtype=np.float64)
+    G = M.T @ M
+    G[np.diag_indices_from(G)] -= 1.0
+    return float(np.max(np.abs(G))) if G.size else 0.0
+
+
+def check_orthogonal(M, d, *, tol, name="initial"):
+    """Validate a ``(d, d)`` orthogonal matrix, returning it as float64."""
+    M = np.asarray(M)
+    if M.dtype.kind == "c":
+        raise ValueError(f"{name} must be real. Got complex dtype {M.dtype} instead.")
+    M = M.astype(np.float64)
+    if M.shape != (d, d):
+        raise ValueError(f"{name} must have shape ({d}, {d}). Got {M.shape} instead.")
+    if not np.all(np.isfinite(M)):
+        raise ValueError(f"{name} must be finite. Got NaN or inf values instead.")
+    err = orthogonality_error(M)
+    if err > tol:
+        raise ValueError(
+            f"{name} must be orthogonal: max|MᵀM − I| <= {tol:g}. Got {err:.3g} instead."
+        )
+    return M

@@ -2,6 +2,7 @@
 
 from ._dictionary import CSLSDictionaryBuilder, mean_topk_similarity
 from ._l1_procrustes import L1ProcrustesAligner
+from ._minimize import HuberContinuationSolver, RiemannianSubgradientSolver
 from ._normalize import EmbeddingNormalizer, normalize_embeddings
 from ._procrustes import ProcrustesAligner, procrustes_rotation
 from ._solvers import SolverResult, StiefelFlowSolver, StopReason
@@ -11,8 +12,10 @@ __version__ = "0.1.0"
 __all__ = [
     "CSLSDictionaryBuilder",
     "EmbeddingNormalizer",
+    "HuberContinuationSolver",
     "L1ProcrustesAligner",
     "ProcrustesAligner",
+    "RiemannianSubgradientSolver",
     "SolverResult",
     "StiefelFlowSolver",
     "StopReason",

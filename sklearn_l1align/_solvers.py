@@ -142,7 +142,9 @@ class _Tracker:
         self.n_rhs = 0
 
     def accept(self, M, loss, t):
-        self.M, self.loss = M, loss
+        """Record an iterate; it becomes the answer if its loss is no higher than the best."""
+        if loss <= self.loss:
+            self.M, self.loss = M, loss
         self.losses.append(loss)
         self.times.append(t)
 
@@ -161,7 +163,7 @@ class _Tracker:
         vlog(logger, self.verbose, 1, "%s: %s (loss %.6g -> %.6g, %d steps, %.2f s)",
              res.stop_reason.value, message, res.initial_loss, res.loss, res.n_steps, res.wall_time)
         if res.stop_reason in WARN_REASONS:
-            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+            warnings.warn(message, ConvergenceWarning, stacklevel=4)
         return res
 
 

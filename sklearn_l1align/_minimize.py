@@ -1,0 +1,360 @@
+"""True minimisers of ``min_{M orthogonal} ||AM − B||_1``, not limited to a time horizon.
+
+Both move on the orthogonal group with the Cayley retraction, so every iterate is
+orthogonal to rounding error, and both return the iterate of lowest exact ℓ1 loss.
+
+* :class:`RiemannianSubgradientSolver`: subgradient steps ``Ω = skew(MᵀAᵀ sgn(AM − B))``
+  sized by rotation angle, accepted only when the ℓ1 loss falls (angle ×1.2), else
+  rejected (angle ÷2).
+* :class:`HuberContinuationSolver`: the above as a warm start, then a sequence of Huber
+  smoothings of |·| with shrinking width μ, each minimised with Barzilai–Borwein steps
+  and a Zhang–Hager nonmonotone Armijo search on the Cayley retraction (Wen & Yin 2013).
+"""
+
+import logging
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
+
+from ._flow import cayley_step, skew
+from ._logging import vlog
+from ._solvers import StopReason, _check_problem, _Tracker
+from ._validation import check_orthogonal
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["HuberContinuationSolver", "RiemannianSubgradientSolver"]
+
+
+def _l1(A, M, B):
+    R = A @ M
+    R -= B
+    return R, float(np.abs(R).sum())
+
+
+def _subgradient_phase(A, B, M, R, loss, track, *, angle, min_angle, max_iter, t0=0):
+    """Accept-or-reject Riemannian subgradient descent. Returns (M, R, loss, it, reason)."""
+    it = 0
+    for it in range(1, max_iter + 1):
+        if track.over_budget():
+            return M, R, loss, it - 1, StopReason.TIME_BUDGET
+        G = A.T @ np.sign(R)
+        track.n_rhs += 1
+        Omega = skew(M.T @ G)
+        norm = np.linalg.norm(Omega)
+        if norm == 0:
+            return M, R, loss, it - 1, StopReason.CONVERGED
+        while angle >= min_angle:
+            M_try = cayley_step(M, Omega, angle / norm)
+            R_try, loss_try = _l1(A, M_try, B)
+            if loss_try < loss:
+                M, R, loss = M_try, R_try, loss_try
+                angle *= 1.2
+                break
+            angle /= 2
+        else:
+            track.accept(M, loss, t0 + it)
+            return M, R, loss, it, StopReason.CONVERGED
+        track.accept(M, loss, t0 + it)
+        if track.callback is not None:
+            track.callback(t0 + it, M, loss)
+        vlog(logger, track.verbose, 2, "subgradient it %d: loss %.8g angle %.3g", it, loss, angle)
+    return M, R, loss, it, StopReason.MAX_ITER
+
+
+_COMMON_CONSTRAINTS = {
+    "init_angle": [Interval(numbers.Real, 0, None, closed="neither")],
+    "min_angle": [Interval(numbers.Real, 0, None, closed="neither")],
+    "ortho_tol": [Interval(numbers.Real, 0, None, closed="neither")],
+    "time_budget": [Interval(numbers.Real, 0, None, closed="left"), None],
+    "verbose": ["verbose"],
+}
+
+
+def _start(solver, A, B, initial, callback):
+    solver._validate_params()
+    A, B = _check_problem(A, B)
+    d = A.shape[1]
+    M = np.eye(d) if initial is None else check_orthogonal(initial, d, tol=solver.ortho_tol)
+    R, loss = _l1(A, M, B)
+    return A, B, M, R, loss, _Tracker(M, loss, 0, solver.time_budget, callback, solver.verbose)
+
+
+class RiemannianSubgradientSolver(BaseEstimator):
+    """Minimise ``||AM − B||_1`` over orthogonal ``M`` by accept-or-reject subgradient steps.
+
+    Each iteration computes the Riemannian subgradient direction
+    ``Ω = skew(MᵀAᵀ sgn(AM − B))`` and tries the Cayley step that turns ``M`` by
+    ``angle`` radians. A step that lowers the exact ℓ1 loss is accepted and the angle
+    grows ×1.2; otherwise it is rejected and the angle halves. The loss therefore
+    never rises.
+
+    Stopping rule: ``converged`` when no step of at least ``min_angle`` radians lowers
+    the loss; ``max_iter`` when the iterations run out.
+
+    Parameters
+    ----------
+    init_angle : float, default=0.02
+        First rotation angle in radians.
+    min_angle : float, default=1e-4
+        Smallest angle tried before declaring convergence.
+    max_iter : int, default=300
+        Maximum accepted iterations.
+    ortho_tol : float, default=1e-5
+        Tolerance for an ``initial`` map's orthogonality.
+    time_budget : float or None, default=None
+        Wall-clock seconds; when spent, stop with the best map so far.
+    verbose : int, default=0
+        0 silent, 1 summary, 2 per iteration.
+
+    See Also
+    --------
+    HuberContinuationSolver : Goes further, from this solver's end point.
+    StiefelFlowSolver : The paper's flow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align import RiemannianSubgradientSolver
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.normal(size=(200, 10)); B = A + 0.1 * rng.normal(size=(200, 10))
+    >>> res = RiemannianSubgradientSolver().solve(A, B)
+    >>> bool(res.loss <= res.initial_loss), res.stop_reason.value
+    (True, 'converged')
+    """
+
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, init_angle=0.02, min_angle=1e-4, max_iter=300, ortho_tol=1e-5,
+                 time_budget=None, verbose=0):
+        self.init_angle = init_angle
+        self.min_angle = min_angle
+        self.max_iter = max_iter
+        self.ortho_tol = ortho_tol
+        self.time_budget = time_budget
+        self.verbose = verbose
+
+    def solve(self, A, B, initial=None, callback=None):
+        """Minimise ``||AM − B||_1`` over orthogonal ``M``.
+
+        Parameters
+        ----------
+        A, B : array-like of shape (n_pairs, n_dims)
+            Stacked source and target vectors.
+        initial : array-like of shape (n_dims, n_dims), default=None
+            Orthogonal start; the identity when None.
+        callback : callable, default=None
+            ``callback(iteration, M, loss)`` after each accepted iteration; raising
+            ``KeyboardInterrupt`` stops with the best map so far.
+
+        Returns
+        -------
+        result : SolverResult
+            ``t`` and ``times`` count iterations.
+        """
+        A, B, M, R, loss, track = _start(self, A, B, initial, callback)
+        try:
+            M, R, loss, it, reason = _subgradient_phase(
+                A, B, M, R, loss, track, angle=self.init_angle, min_angle=self.min_angle,
+                max_iter=self.max_iter)
+        except KeyboardInterrupt:
+            it, reason = len(track.losses) - 1, StopReason.INTERRUPTED
+        messages = {
+            StopReason.CONVERGED: f"no step of at least min_angle={self.min_angle:g} rad lowers the ℓ1 loss",
+            StopReason.MAX_ITER: f"max_iter={self.max_iter} iterations done; raise max_iter to go further",
+            StopReason.TIME_BUDGET: f"time_budget={self.time_budget} s ran out; raise time_budget",
+            StopReason.INTERRUPTED: "interrupted; returning the best map so far",
+        }
+        return track.result(reason, messages[reason], t=it)
+
+
+class HuberContinuationSolver(BaseEstimator):
+    """Minimise ``||AM − B||_1`` over orthogonal ``M`` by Huber smoothing with continuation.
+
+    Phase 1 runs :class:`RiemannianSubgradientSolver` steps (at most
+    ``subgradient_iter``). Phase 2 replaces ``|r|`` by the Huber function of width
+    ``μ`` (quadratic for ``|r| <= μ``, linear beyond) starting from
+    ``μ0 = median|AM − B| / mu_factor``, and for each of ``n_stages`` stages minimises it
+    with Barzilai–Borwein steps and a Zhang–Hager nonmonotone Armijo line search on the
+    Cayley retraction (Wen & Yin 2013), then divides ``μ`` by ``mu_factor``. Each stage
+    stops after ``stage_iter`` iterations or when the Riemannian gradient norm has
+    fallen below ``gtol`` times its value at the stage's start. The returned map is the
+    iterate of lowest exact ℓ1 loss seen, so it is never worse than the start.
+
+    Stopping rule: ``converged`` after the last stage (and ``max_iter`` is not used);
+    ``time_budget`` or ``interrupted`` return the best map so far.
+
+    Parameters
+    ----------
+    init_angle : float, default=0.02
+        Phase 1's first rotation angle in radians.
+    min_angle : float, default=1e-4
+        Phase 1 ends when no step of this angle lowers the loss.
+    subgradient_iter : int, default=30
+        Phase 1's iteration cap.
+    n_stages : int, default=5
+        Huber continuation stages.
+    stage_iter : int, default=40
+        Iteration cap per stage.
+    mu_factor : float, default=4.0
+        ``μ0 = median|r| / mu_factor``; ``μ`` is divided by it after each stage.
+    gtol : float, default=1e-3
+        A stage ends early when ``||Ω||_F <= gtol · ||Ω_0||_F``.
+    ortho_tol : float, default=1e-5
+        Tolerance for an ``initial`` map's orthogonality.
+    time_budget : float or None, default=None
+        Wall-clock seconds; when spent, stop with the best map so far.
+    verbose : int, default=0
+        0 silent, 1 summary, 2 per iteration.
+
+    See Also
+    --------
+    RiemannianSubgradientSolver : Phase 1 alone.
+    StiefelFlowSolver : The paper's flow.
+
+    References
+    ----------
+    .. [1] Z. Wen and W. Yin, "A feasible method for optimization with orthogonality
+       constraints", Mathematical Programming 142, 2013.
+    .. [2] H. Zhang and W. W. Hager, "A nonmonotone line search technique and its
+       application to unconstrained optimization", SIAM J. Optim. 14, 2004.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align import HuberContinuationSolver
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.normal(size=(200, 10)); B = A + 0.1 * rng.normal(size=(200, 10))
+    >>> res = HuberContinuationSolver().solve(A, B)
+    >>> bool(res.loss <= res.initial_loss), res.stop_reason.value
+    (True, 'converged')
+    """
+
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "subgradient_iter": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_stages": [Interval(numbers.Integral, 1, None, closed="left")],
+        "stage_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "mu_factor": [Interval(numbers.Real, 1, None, closed="neither")],
+        "gtol": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+
+    #: Armijo constant, backtracking factor and Zhang–Hager averaging weight (Wen & Yin 2013).
+    _RHO, _DELTA, _ETA = 1e-4, 0.2, 0.85
+
+    def __init__(self, init_angle=0.02, min_angle=1e-4, subgradient_iter=30, n_stages=5,
+                 stage_iter=40, mu_factor=4.0, gtol=1e-3, ortho_tol=1e-5, time_budget=None,
+                 verbose=0):
+        self.init_angle = init_angle
+        self.min_angle = min_angle
+        self.subgradient_iter = subgradient_iter
+        self.n_stages = n_stages
+        self.stage_iter = stage_iter
+        self.mu_factor = mu_factor
+        self.gtol = gtol
+        self.ortho_tol = ortho_tol
+        self.time_budget = time_budget
+        self.verbose = verbose
+
+    def solve(self, A, B, initial=None, callback=None):
+        """Minimise ``||AM − B||_1`` over orthogonal ``M``.
+
+        Parameters
+        ----------
+        A, B : array-like of shape (n_pairs, n_dims)
+            Stacked source and target vectors.
+        initial : array-like of shape (n_dims, n_dims), default=None
+            Orthogonal start; the identity when None.
+        callback : callable, default=None
+            ``callback(iteration, M, l1_loss)`` after each iteration; raising
+            ``KeyboardInterrupt`` stops with the best map so far.
+
+        Returns
+        -------
+        result : SolverResult
+            ``t`` and ``times`` count iterations; ``extra["mu"]`` lists the Huber widths.
+        """
+        A, B, M, R, loss, track = _start(self, A, B, initial, callback)
+        it, mus = 0, []
+        reason = StopReason.CONVERGED
+        try:
+            if self.subgradient_iter > 0:
+                M, R, loss, it, reason = _subgradient_phase(
+                    A, B, M, R, loss, track, angle=self.init_angle, min_angle=self.min_angle,
+                    max_iter=self.subgradient_iter)
+                if reason in (StopReason.MAX_ITER,):
+                    reason = StopReason.CONVERGED
+            if reason is StopReason.CONVERGED:
+                mu = float(np.median(np.abs(R))) / self.mu_factor
+                for stage in range(self.n_stages):
+                    mus.append(mu)
+                    M, R, it, reason = self._huber_stage(A, B, M, R, mu, track, it)
+                    if reason is not StopReason.CONVERGED:
+                        break
+                    mu /= self.mu_factor
+        except KeyboardInterrupt:
+            reason = StopReason.INTERRUPTED
+        messages = {
+            StopReason.CONVERGED: f"finished {len(mus)} Huber stages (final μ = {mus[-1] if mus else 0:.3g})",
+            StopReason.TIME_BUDGET: f"time_budget={self.time_budget} s ran out; raise time_budget",
+            StopReason.INTERRUPTED: "interrupted; returning the best map so far",
+        }
+        return track.result(reason, messages[reason], t=it, extra={"mu": mus})
+
+    def _huber_stage(self, A, B, M, R, mu, track, it):
+        """BB + nonmonotone Armijo descent of Σ huber_μ(AM − B). Returns (M, R, it, reason)."""
+
+        def huber(R):
+            a = np.abs(R)
+            return float(np.where(a <= mu, 0.5 * R * R / mu, a - 0.5 * mu).sum())
+
+        def omega(M, R):
+            track.n_rhs += 1
+            return skew(M.T @ (A.T @ np.clip(R / mu, -1.0, 1.0)))
+
+        f = huber(R)
+        Om = omega(M, R)
+        g0 = np.linalg.norm(Om)
+        C, Q = f, 1.0
+        tau = self.init_angle / max(g0, np.finfo(float).tiny)
+        prev = None
+        for _ in range(self.stage_iter):
+            if track.over_budget():
+                return M, R, it, StopReason.TIME_BUDGET
+            gnorm2 = float(np.sum(Om * Om))
+            if gnorm2 <= (self.gtol * g0) ** 2:
+                break
+            # Nonmonotone Armijo backtracking along the Cayley curve; d/dτ f = −||Ω||² at 0.
+            for _ls in range(30):
+                M_new = cayley_step(M, Om, tau)
+                R_new = A @ M_new
+                R_new -= B
+                f_new = huber(R_new)
+                if f_new <= C - self._RHO * tau * gnorm2:
+                    break
+                tau *= self._DELTA
+            else:
+                return M, R, it, StopReason.CONVERGED
+            Om_new = omega(M_new, R_new)
+            it += 1
+            l1 = float(np.abs(R_new).sum())
+            track.accept(M_new, l1, it)
+            if track.callback is not None:
+                track.callback(it, M_new, l1)
+            vlog(logger, track.verbose, 2, "huber μ=%.3g it %d: huber %.8g l1 %.8g", mu, it, f_new, l1)
+            # Barzilai–Borwein step from the change in the point and in the Riemannian gradient.
+            S = M_new - M
+            Y = M_new @ Om_new - M @ Om
+            sy = abs(float(np.sum(S * Y)))
+            if sy > 0:
+                tau = float(np.sum(S * S)) / sy if it % 2 else sy / float(np.sum(Y * Y))
+            Q_new = self._ETA * Q + 1.0
+            C = (self._ETA * Q * C + f_new) / Q_new
+            Q = Q_new
+            M, R, Om, f = M_new, R_new, Om_new, f_new
+        return M, R, it, StopReason.CONVERGED

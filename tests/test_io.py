@@ -1,0 +1,769 @@
+"""Tests for sklearn_l1align.io: word2vec files, dictionaries, atomic writes, mappings."""
+
+import gzip
+import logging
+import os
+import pickle
+import re
+import stat
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import sklearn_l1align.io as l1io
+from sklearn_l1align.io import (
+    EmbeddingFormatError,
+    atomic_save_npz,
+    atomic_write,
+    load_mapping,
+    read_dictionary,
+    read_word2vec,
+    save_mapping,
+    write_word2vec,
+)
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_shared_data = pytest.mark.skipif(
+    not (SHARED_DATA / "fr.vec.gz").is_file(), reason=f"{SHARED_DATA} is absent"
+)
+
+WORDS = ["de", "Roi", "roi", "reine", "été", "король", "ROI"]
+
+
+def _vectors(n=len(WORDS), dim=5, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    # Mix magnitudes so that the text format has to keep many digits.
+    scale = 10.0 ** rng.integers(-8, 8, size=(n, dim))
+    return (rng.standard_normal((n, dim)) * scale).astype(dtype)
+
+
+def _write(path, content):
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def _error_at(path, lineno, fragment=""):
+    """Regex for an EmbeddingFormatError naming ``path`` and ``lineno``."""
+    return rf"{re.escape(os.fspath(path))}, line {lineno}: .*{fragment}"
+
+
+def _listing(folder):
+    return sorted(p.name for p in Path(folder).iterdir())
+
+
+# --------------------------------------------------------------------------
+# Round trips
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, binary",
+    [("e.vec", False), ("e.txt", False), ("e.vec.gz", False), ("e.bin", True), ("e.bin.gz", True)],
+)
+def test_round_trip_float32_is_exact(tmp_path, name, binary):
+    vectors = _vectors()
+    path = tmp_path / name
+    write_word2vec(path, WORDS, vectors, binary=binary)
+    words, back = read_word2vec(path)
+    assert words == WORDS
+    assert back.dtype == np.float32
+    assert_array_equal(back, vectors)
+
+
+def test_round_trip_float64_text_is_exact(tmp_path):
+    vectors = _vectors(dtype=np.float64)
+    write_word2vec(tmp_path / "e.vec", WORDS, vectors)
+    words, back = read_word2vec(tmp_path / "e.vec", dtype=np.float64)
+    assert words == WORDS
+    assert_array_equal(back, vectors)
+
+
+def test_binary_stores_float32(tmp_path):
+    vectors = _vectors(dtype=np.float64)
+    write_word2vec(tmp_path / "e.bin", WORDS, vectors, binary=True)
+    _, back = read_word2vec(tmp_path / "e.bin", dtype=np.float64)
+    assert_array_equal(back, vectors.astype(np.float32))
+    assert not np.array_equal(back, vectors)
+
+
+def test_binary_layout_matches_word2vec(tmp_path):
+    path = tmp_path / "e.bin"
+    write_word2vec(path, ["a", "бб"], np.array([[1.0, -2.0], [0.5, 4.0]]), binary=True)
+    expected = (
+        b"2 2\n"
+        + b"a "
+        + struct.pack("<2f", 1.0, -2.0)
+        + b"\n"
+        + "бб ".encode()
+        + struct.pack("<2f", 0.5, 4.0)
+        + b"\n"
+    )
+    assert path.read_bytes() == expected
+
+
+def test_binary_without_newlines_between_records(tmp_path):
+    # Some writers omit the newline after each vector.
+    content = b"2 2\na " + struct.pack("<2f", 1.0, 2.0) + b"b " + struct.pack("<2f", 3.0, 4.0)
+    path = _write(tmp_path / "e.bin", content)
+    words, vectors = read_word2vec(path)
+    assert words == ["a", "b"]
+    assert_array_equal(vectors, [[1.0, 2.0], [3.0, 4.0]])
+
+
+def test_text_output_format(tmp_path):
+    path = tmp_path / "e.vec"
+    write_word2vec(path, ["chat", "chien"], np.array([[0.5, -2.0], [3.0, 1e-7]], dtype=np.float32))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines == ["2 2", "chat 0.5 -2", "chien 3 1.00000001e-07"]
+
+
+def test_gzip_is_detected_by_content_and_written_for_gz(tmp_path):
+    vectors = _vectors()
+    write_word2vec(tmp_path / "e.vec.gz", WORDS, vectors)
+    assert (tmp_path / "e.vec.gz").read_bytes()[:2] == b"\x1f\x8b"
+    # The same gzip bytes under a name that does not say so.
+    disguised = _write(tmp_path / "plain.txt", (tmp_path / "e.vec.gz").read_bytes())
+    words, back = read_word2vec(disguised)
+    assert words == WORDS
+    assert_array_equal(back, vectors)
+
+
+def test_gzip_output_is_reproducible(tmp_path):
+    write_word2vec(tmp_path / "a.vec.gz", WORDS, _vectors())
+    data = (tmp_path / "a.vec.gz").read_bytes()
+    # Bytes 4-8 of a gzip header hold the modification time; 0 means none, so
+    # the same content always gives the same file.
+    assert data[4:8] == b"\x00\x00\x00\x00"
+    write_word2vec(tmp_path / "a.vec.gz", WORDS, _vectors())
+    assert (tmp_path / "a.vec.gz").read_bytes() == data
+
+
+def test_text_reader_accepts_bom_trailing_spaces_and_crlf(tmp_path):
+    path = _write(tmp_path / "e.vec", "\ufeff2 3\r\na 1 2 3 \r\nb 4  5\t6\r\n\n")
+    words, vectors = read_word2vec(path)
+    assert words == ["a", "b"]
+    assert_array_equal(vectors, [[1, 2, 3], [4, 5, 6]])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_dtype(tmp_path, dtype):
+    path = _write(tmp_path / "e.vec", "1 2\na 0.25 -1.5\n")
+    _, vectors = read_word2vec(path, dtype=dtype)
+    assert vectors.dtype == dtype
+    assert_array_equal(vectors, [[0.25, -1.5]])
+
+
+def test_bad_arguments(tmp_path):
+    path = _write(tmp_path / "e.vec", "1 2\na 0.25 -1.5\n")
+    with pytest.raises(ValueError, match="max_vocab must be a positive integer"):
+        read_word2vec(path, max_vocab=0)
+    with pytest.raises(ValueError, match="floating dtype"):
+        read_word2vec(path, dtype=np.int32)
+
+
+# --------------------------------------------------------------------------
+# max_vocab and lowercase
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, binary", [("e.vec", False), ("e.bin.gz", True)])
+def test_max_vocab_keeps_first_words(tmp_path, name, binary):
+    vectors = _vectors()
+    write_word2vec(tmp_path / name, WORDS, vectors, binary=binary)
+    words, back = read_word2vec(tmp_path / name, max_vocab=3)
+    assert words == WORDS[:3]
+    assert_array_equal(back, vectors[:3])
+    words, back = read_word2vec(tmp_path / name, max_vocab=100)
+    assert words == WORDS
+
+
+def test_max_vocab_stops_reading_early(tmp_path):
+    # Everything after row 2 is broken, and even the row count is a lie:
+    # with max_vocab=2 none of it may be read.
+    path = _write(tmp_path / "e.vec", "1000 2\na 1 2\nb 3 4\nc 5 oops\n\xff\n")
+    words, vectors = read_word2vec(path, max_vocab=2)
+    assert words == ["a", "b"]
+    assert_array_equal(vectors, [[1, 2], [3, 4]])
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 4, "'oops'")):
+        read_word2vec(path, max_vocab=3)
+
+
+def test_lowercase_keeps_first_occurrence(tmp_path, caplog):
+    vectors = _vectors()
+    write_word2vec(tmp_path / "e.vec", WORDS, vectors)
+    with caplog.at_level(logging.INFO, logger="sklearn_l1align.io"):
+        words, back = read_word2vec(tmp_path / "e.vec", lowercase=True)
+    # "Roi" (row 1) wins over "roi" (row 2) and "ROI" (row 6).
+    assert words == ["de", "roi", "reine", "été", "король"]
+    assert_array_equal(back, vectors[[0, 1, 3, 4, 5]])
+    assert "dropped 2" in caplog.text
+
+
+def test_lowercase_with_max_vocab_counts_kept_words(tmp_path):
+    write_word2vec(tmp_path / "e.vec", WORDS, _vectors())
+    words, vectors = read_word2vec(tmp_path / "e.vec", lowercase=True, max_vocab=3)
+    assert words == ["de", "roi", "reine"]
+    assert vectors.shape == (3, 5)
+
+
+# --------------------------------------------------------------------------
+# Malformed word2vec files
+# --------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.vec"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(path))):
+        read_word2vec(path)
+
+
+@pytest.mark.parametrize(
+    "content, lineno, fragment",
+    [
+        pytest.param("", 1, "empty file", id="empty"),
+        pytest.param("two 3\na 1 2 3\n", 1, "two positive integers.*'two 3'", id="header-word"),
+        pytest.param("0 3\n", 1, "two positive integers", id="header-zero"),
+        pytest.param("2 -3\na 1\n", 1, "two positive integers", id="header-negative"),
+        pytest.param("3\na 1 2 3\n", 1, "two positive integers", id="header-one-field"),
+        pytest.param("a 1 2 3\nb 4 5 6\n", 1, "without a header", id="no-header"),
+        pytest.param("3 3\na 1 2 3\nb 4 5\nc 7 8 9\n", 3, "Got 2 values for 'b'", id="short-row"),
+        pytest.param("2 3\na 1 2 3\nb 4 5 6 7\n", 3, "Got 4 values for 'b'", id="long-row"),
+        pytest.param(
+            "2 5\na 1 2 3\nb 4 5 6\n", 2, "declares dimension 5.*Got 3 values", id="header-dim-lies"
+        ),
+        pytest.param("2 3\na 1 2 3\nb 4 x 6\n", 3, "must be numbers. Got 'x'", id="non-numeric"),
+        pytest.param("2 3\na 1 2 3\nb 4 5,5 6\n", 3, "Got '5,5'", id="comma-decimal"),
+        pytest.param(
+            "3 2\na 1 2\nb 3 4\na 5 6\n", 4, "unique. Got 'a' again, first seen on line 2", id="duplicate"
+        ),
+        pytest.param("3 2\na 1 2\n\nb 3 4\n", 3, "empty line", id="blank-line"),
+        pytest.param("2 2\na 1 2\n 3 4\n", 3, "starting with whitespace", id="no-word"),
+        pytest.param("4 2\na 1 2\nb 3 4\n", 4, "declares 4 rows.*after 2 rows", id="truncated"),
+        pytest.param("1 2\na 1 2\nb 3 4\n", 3, "must end after them", id="extra-rows"),
+        pytest.param("2 2\na 1 2\nb nan 4\n", 3, "finite.*'b'", id="nan"),
+        pytest.param("2 2\na 1 2\nb 3 -inf\n", 3, "finite.*'b'", id="inf"),
+        pytest.param("2 2\na 1e39 2\nb 3 4\n", 2, "fit in float32.*'a'", id="float32-overflow"),
+    ],
+)
+def test_malformed_text(tmp_path, content, lineno, fragment):
+    path = _write(tmp_path / "bad.vec", content)
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, lineno, fragment)) as info:
+        read_word2vec(path)
+    assert info.value.lineno == lineno
+    assert info.value.filename == str(path)
+    assert isinstance(info.value, ValueError)
+
+
+def test_malformed_messages_say_what_was_got(tmp_path):
+    path = _write(tmp_path / "bad.vec", "2 3\na 1 2 3\nb 4 5\n")
+    with pytest.raises(EmbeddingFormatError, match=r"needs 3 values.*Got 2 values for 'b' instead\."):
+        read_word2vec(path)
+
+
+def test_undecodable_utf8(tmp_path):
+    path = _write(tmp_path / "bad.vec", b"2 2\na 1 2\nb\xff\xfe 3 4\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "UTF-8")):
+        read_word2vec(path)
+
+
+def test_duplicate_is_only_an_error_without_lowercase(tmp_path):
+    path = _write(tmp_path / "dup.vec", "3 2\nRoi 1 2\nroi 3 4\nRoi 5 6\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 4, "'Roi' again")):
+        read_word2vec(path)
+    words, vectors = read_word2vec(path, lowercase=True)
+    assert words == ["roi"]
+    assert_array_equal(vectors, [[1, 2]])
+
+
+def test_max_vocab_reached_before_truncation_is_fine(tmp_path):
+    path = _write(tmp_path / "cut.vec", "10 2\na 1 2\nb 3 4\n")
+    assert read_word2vec(path, max_vocab=2)[0] == ["a", "b"]
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 4, "after 2 rows")):
+        read_word2vec(path, max_vocab=3)
+
+
+def test_errors_inside_gzip_name_the_line(tmp_path):
+    path = _write(tmp_path / "bad.vec.gz", gzip.compress(b"2 2\na 1 2\nb 3 x\n"))
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "'x'")):
+        read_word2vec(path)
+
+
+def test_cut_gzip_stream(tmp_path):
+    write_word2vec(tmp_path / "e.vec.gz", WORDS, _vectors(dim=50))
+    data = (tmp_path / "e.vec.gz").read_bytes()
+    path = _write(tmp_path / "cut.vec.gz", data[: len(data) // 2])
+    with pytest.raises(EmbeddingFormatError, match=rf"{re.escape(str(path))}, line \d+: .*gzip"):
+        read_word2vec(path)
+
+
+def _binary_record(word, values):
+    return word.encode("utf-8") + b" " + np.asarray(values, dtype="<f4").tobytes() + b"\n"
+
+
+@pytest.mark.parametrize(
+    "content, lineno, fragment",
+    [
+        pytest.param(b"2 2 x\n", 1, "two positive integers", id="header"),
+        pytest.param(
+            b"3 2\n" + _binary_record("a", [1, 2]) + _binary_record("b", [3, 4]),
+            4,
+            "declares 3 rows.*after 2 rows",
+            id="truncated-between-records",
+        ),
+        pytest.param(
+            b"2 2\n" + _binary_record("a", [1, 2]) + _binary_record("b", [3, 4])[:-5],
+            3,
+            "end of the file inside the record for 'b'",
+            id="truncated-inside-record",
+        ),
+        pytest.param(
+            b"2 2\n" + _binary_record("a", [1, 2]) + _binary_record("a", [3, 4]),
+            3,
+            "'a' again",
+            id="duplicate",
+        ),
+        pytest.param(
+            b"2 2\n" + _binary_record("a", [1, 2]) + _binary_record("b", [np.nan, 4]),
+            3,
+            "finite.*'b'",
+            id="nan",
+        ),
+        pytest.param(
+            b"1 2\n" + _binary_record("a", [1, 2]) + _binary_record("b", [3, 4]),
+            3,
+            "must end after them",
+            id="extra-records",
+        ),
+        pytest.param(
+            b"2 2\n" + _binary_record("a", [1, 2]) + b"\xff" + _binary_record("b", [3, 4]),
+            3,
+            "UTF-8",
+            id="undecodable",
+        ),
+        pytest.param(b"2 2\nab\ncd", 2, "without a space", id="text-like"),
+    ],
+)
+def test_malformed_binary(tmp_path, content, lineno, fragment):
+    path = _write(tmp_path / "bad.bin", content)
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, lineno, fragment)):
+        read_word2vec(path)
+
+
+def test_binary_flag_overrides_extension(tmp_path):
+    vectors = _vectors()
+    write_word2vec(tmp_path / "e.data", WORDS, vectors, binary=True)
+    words, back = read_word2vec(tmp_path / "e.data", binary=True)
+    assert words == WORDS
+    assert_array_equal(back, vectors)
+    write_word2vec(tmp_path / "t.bin", WORDS, vectors)
+    assert read_word2vec(tmp_path / "t.bin", binary=False)[0] == WORDS
+
+
+def test_error_pickles_with_its_fields():
+    err = EmbeddingFormatError("x.vec", 7, "Expected 3 values. Got 2 instead.")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.filename, back.lineno, str(back)) == ("x.vec", 7, str(err))
+
+
+# --------------------------------------------------------------------------
+# write_word2vec validation and atomicity
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "words, vectors, fragment",
+    [
+        pytest.param(["a", "b"], np.zeros((3, 2)), "same length. Got 2 words and 3 vectors", id="length"),
+        pytest.param(["a", "b"], np.zeros(2), "2-D array", id="1-D"),
+        pytest.param(["a", "b"], np.zeros((2, 2, 1)), "2-D array", id="3-D"),
+        pytest.param(
+            ["a", "b"], np.array([[0.0, 1.0], [np.nan, 2.0]]), "finite. Got NaN or infinity in row 1", id="nan"
+        ),
+        pytest.param(["a", "b"], np.array([[0.0, np.inf], [1.0, 2.0]]), "finite", id="inf"),
+        pytest.param(
+            ["a", ""], np.zeros((2, 2)), "without whitespace. Got '' at position 1", id="empty-word"
+        ),
+        pytest.param(["a", "b c"], np.zeros((2, 2)), "Got 'b c'", id="space"),
+        pytest.param(["a", "b\tc"], np.zeros((2, 2)), "without whitespace", id="tab"),
+        pytest.param(["a", "b\n"], np.zeros((2, 2)), "without whitespace", id="newline"),
+        pytest.param(["a", 3], np.zeros((2, 2)), "non-empty string", id="not-a-string"),
+        pytest.param(["a", "a"], np.zeros((2, 2)), "unique. Got 'a' at positions 0 and 1", id="duplicate"),
+        pytest.param(["a"], np.array([["x"]]), "real numbers", id="strings"),
+    ],
+)
+def test_write_validation(tmp_path, words, vectors, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        write_word2vec(tmp_path / "e.vec", words, vectors)
+    assert _listing(tmp_path) == []
+
+
+def test_binary_write_rejects_values_beyond_float32(tmp_path):
+    with pytest.raises(ValueError, match="float32"):
+        write_word2vec(tmp_path / "e.bin", ["a"], np.array([[1e39]]), binary=True)
+    assert _listing(tmp_path) == []
+
+
+def test_write_to_missing_folder_creates_nothing(tmp_path):
+    target = tmp_path / "missing" / "e.vec"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "missing"))):
+        write_word2vec(target, WORDS, _vectors())
+    assert _listing(tmp_path) == []
+
+
+def test_failed_write_leaves_existing_file_and_no_temp_files(tmp_path, monkeypatch):
+    path = tmp_path / "e.vec"
+    write_word2vec(path, WORDS, _vectors())
+    before = path.read_bytes()
+
+    def failing_rows(words, vectors):
+        yield f"{words[0]} 1 2 3 4 5\n"
+        raise OSError("disk full")
+
+    monkeypatch.setattr(l1io, "_text_rows", failing_rows)
+    with pytest.raises(OSError, match="disk full"):
+        write_word2vec(path, ["x", "y"], np.ones((2, 5)))
+    assert path.read_bytes() == before
+    assert _listing(tmp_path) == ["e.vec"]
+
+
+def test_nan_write_leaves_existing_file(tmp_path):
+    path = tmp_path / "e.vec"
+    write_word2vec(path, WORDS, _vectors())
+    before = path.read_bytes()
+    bad = _vectors()
+    bad[-1, -1] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        write_word2vec(path, WORDS, bad)
+    assert path.read_bytes() == before
+    assert _listing(tmp_path) == ["e.vec"]
+
+
+def test_atomic_write_commits_on_success_only(tmp_path):
+    path = tmp_path / "report.json"
+    with atomic_write(path) as f:
+        f.write("{}")
+        # Nothing visible under the final name before the block ends.
+        assert not path.exists()
+        assert len(_listing(tmp_path)) == 1
+    assert path.read_text() == "{}"
+
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_write(path) as f:
+            f.write('{"half":')
+            raise KeyboardInterrupt
+    assert path.read_text() == "{}"
+    assert _listing(tmp_path) == ["report.json"]
+
+
+def test_atomic_write_binary_and_text_modes(tmp_path):
+    with atomic_write(tmp_path / "a.bin", "wb") as f:
+        f.write(b"\x00\x01")
+    assert (tmp_path / "a.bin").read_bytes() == b"\x00\x01"
+    with atomic_write(tmp_path / "a.txt", encoding="utf-8") as f:
+        f.write("été\n")
+    assert (tmp_path / "a.txt").read_bytes() == "été\n".encode()
+    with pytest.raises(ValueError, match="mode must be"):
+        with atomic_write(tmp_path / "a.txt", "a"):
+            pass
+
+
+def test_atomic_write_refuses_a_folder(tmp_path):
+    with pytest.raises(IsADirectoryError):
+        with atomic_write(tmp_path):
+            pass
+
+
+def test_atomic_write_permissions(tmp_path):
+    with open(tmp_path / "plain", "w") as f:
+        f.write("x")
+    with atomic_write(tmp_path / "atomic") as f:
+        f.write("x")
+    mode = stat.S_IMODE(os.stat(tmp_path / "atomic").st_mode)
+    assert mode == stat.S_IMODE(os.stat(tmp_path / "plain").st_mode)
+    # A replaced file keeps its permissions.
+    os.chmod(tmp_path / "atomic", 0o600)
+    with atomic_write(tmp_path / "atomic") as f:
+        f.write("y")
+    assert stat.S_IMODE(os.stat(tmp_path / "atomic").st_mode) == 0o600
+
+
+def test_atomic_save_npz(tmp_path):
+    path = tmp_path / "a.npz"
+    atomic_save_npz(path, {"x": np.arange(4), "s": np.str_("été")}, compressed=True)
+    with np.load(path, allow_pickle=False) as data:
+        assert_array_equal(data["x"], np.arange(4))
+        assert str(data["s"]) == "été"
+    first = path.read_bytes()
+    atomic_save_npz(path, {"x": np.arange(4), "s": np.str_("été")}, compressed=True)
+    assert path.read_bytes() == first
+    with pytest.raises(ValueError, match="object dtype"):
+        atomic_save_npz(tmp_path / "o.npz", {"o": np.array([{}], dtype=object)})
+    assert _listing(tmp_path) == ["a.npz"]
+
+
+# --------------------------------------------------------------------------
+# Dictionaries
+# --------------------------------------------------------------------------
+
+
+def test_read_dictionary(tmp_path):
+    path = _write(
+        tmp_path / "d.txt",
+        "\ufeffroi король\nroi\tцарь\n\n  \nRoi король\nroi король\nreine   королева  \r\n",
+    )
+    assert read_dictionary(path) == [
+        ("roi", "король"),
+        ("roi", "царь"),
+        ("Roi", "король"),
+        ("reine", "королева"),
+    ]
+    assert read_dictionary(path, lowercase=True) == [
+        ("roi", "король"),
+        ("roi", "царь"),
+        ("reine", "королева"),
+    ]
+
+
+def test_read_dictionary_gzip(tmp_path):
+    path = _write(tmp_path / "d.txt.gz", gzip.compress("a b\nc d\n".encode()))
+    assert read_dictionary(path) == [("a", "b"), ("c", "d")]
+
+
+@pytest.mark.parametrize(
+    "content, lineno, fragment",
+    [
+        pytest.param(
+            "a b\nc\n",
+            2,
+            "[Ee]xpected two whitespace-separated columns.*Got 1 column \\('c'\\)",
+            id="one-column",
+        ),
+        pytest.param(
+            "a b\n\nc d e\n", 3, "two whitespace-separated columns.*Got 3 columns", id="three-columns"
+        ),
+        pytest.param(b"a b\nc\x00d e\n", 2, "NUL byte", id="nul"),
+        pytest.param(b"a b\nc \xff\xfe\n", 2, "UTF-8", id="undecodable"),
+        pytest.param("", 1, "at least one.*empty file", id="empty"),
+        pytest.param("\n  \n\n", 3, "at least one.*only blank lines", id="blank"),
+    ],
+)
+def test_read_dictionary_errors(tmp_path, content, lineno, fragment):
+    path = _write(tmp_path / "d.txt", content)
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, lineno, fragment)):
+        read_dictionary(path)
+
+
+def test_read_dictionary_binary_file(tmp_path):
+    path = tmp_path / "e.bin"
+    write_word2vec(path, ["a", "b"], np.zeros((2, 4)), binary=True)
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 2, "NUL byte")):
+        read_dictionary(path)
+
+
+def test_read_dictionary_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.txt"):
+        read_dictionary(tmp_path / "nope.txt")
+
+
+# --------------------------------------------------------------------------
+# Mappings
+# --------------------------------------------------------------------------
+
+
+def _rotation(dim=6, seed=0, dtype=np.float64):
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((dim, dim)))
+    return (q * np.sign(np.diag(r))).astype(dtype)
+
+
+def _mapping_arrays(**overrides):
+    arrays = {
+        "format": np.str_("sklearn_l1align.mapping"),
+        "format_version": np.int64(1),
+        "rotation": _rotation(),
+        "metadata": np.str_("{}"),
+    }
+    arrays.update(overrides)
+    return {k: v for k, v in arrays.items() if v is not None}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mapping_round_trip(tmp_path, dtype):
+    rotation = _rotation(dtype=dtype)
+    metadata = {"src_lang": "fr", "tgt_lang": "ru", "alpha": 1e8, "notes": "été", "k": [10]}
+    path = tmp_path / "m.npz"
+    save_mapping(path, rotation, metadata=metadata)
+    loaded, meta = load_mapping(path)
+    assert loaded.dtype == dtype
+    assert_array_equal(loaded, rotation)
+    assert meta == metadata
+    assert _listing(tmp_path) == ["m.npz"]
+
+
+def test_mapping_without_metadata(tmp_path):
+    save_mapping(tmp_path / "m.npz", np.eye(3, dtype=int))
+    rotation, metadata = load_mapping(tmp_path / "m.npz")
+    assert rotation.dtype == np.float64
+    assert_array_equal(rotation, np.eye(3))
+    assert metadata == {}
+
+
+@pytest.mark.parametrize(
+    "rotation, fragment",
+    [
+        pytest.param(2 * np.eye(3), "orthogonal", id="scaled"),
+        pytest.param(np.ones((3, 2)), "square", id="not-square"),
+        pytest.param(np.ones(3), "square", id="1-D"),
+        pytest.param(np.full((2, 2), np.nan), "finite", id="nan"),
+        pytest.param(np.eye(2, dtype=complex), "floating-point", id="complex"),
+    ],
+)
+def test_save_mapping_rejects_bad_rotations(tmp_path, rotation, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        save_mapping(tmp_path / "m.npz", rotation)
+    assert _listing(tmp_path) == []
+
+
+def test_save_mapping_rejects_bad_metadata(tmp_path):
+    with pytest.raises(TypeError, match="JSON"):
+        save_mapping(tmp_path / "m.npz", np.eye(2), metadata={"x": object()})
+    with pytest.raises(TypeError, match="dict"):
+        save_mapping(tmp_path / "m.npz", np.eye(2), metadata=["a"])
+    with pytest.raises(FileNotFoundError, match="missing"):
+        save_mapping(tmp_path / "missing" / "m.npz", np.eye(2))
+    assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        pytest.param({"rotation": 1.5 * _rotation()}, r"orthogonal.*Got", id="not-orthogonal"),
+        pytest.param({"rotation": np.ones((3, 2))}, "square.*Got shape \\(3, 2\\)", id="wrong-shape"),
+        pytest.param({"rotation": np.eye(3, dtype=np.int64)}, "floating-point.*int64", id="int-dtype"),
+        pytest.param({"rotation": np.full((2, 2), np.inf)}, "finite", id="inf"),
+        pytest.param({"rotation": None}, "expected the keys", id="no-rotation"),
+        pytest.param({"format_version": None}, "expected the keys", id="no-version"),
+        pytest.param({"format": np.str_("something.else")}, "expected format", id="wrong-format"),
+        pytest.param({"format_version": np.int64(99)}, "Got version 99.*upgrade", id="newer-version"),
+        pytest.param({"metadata": np.str_("[1, 2]")}, "JSON object", id="metadata-list"),
+        pytest.param({"metadata": np.str_("{oops")}, "JSON object", id="metadata-bad-json"),
+    ],
+)
+def test_load_mapping_rejects_crafted_files(tmp_path, overrides, fragment):
+    path = tmp_path / "m.npz"
+    np.savez(path, **_mapping_arrays(**overrides))
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + fragment):
+        load_mapping(path)
+
+
+def test_load_mapping_tolerance(tmp_path):
+    path = tmp_path / "m.npz"
+    np.savez(path, **_mapping_arrays(rotation=np.eye(3) + 1e-3 * np.eye(3)))
+    with pytest.raises(ValueError, match="orthogonal"):
+        load_mapping(path)
+    rotation, _ = load_mapping(path, ortho_tol=1e-2)
+    assert rotation.shape == (3, 3)
+
+
+_UNPICKLED = []
+
+
+def _record_unpickling():
+    _UNPICKLED.append(True)
+    return "executed"
+
+
+class _Payload:
+    """An object whose unpickling runs code (it records that it did)."""
+
+    def __reduce__(self):
+        return _record_unpickling, ()
+
+
+def test_load_mapping_refuses_pickled_objects(tmp_path, monkeypatch):
+    _UNPICKLED.clear()
+    path = tmp_path / "evil.npz"
+    np.savez(path, **_mapping_arrays(metadata=np.array([_Payload()], dtype=object)))
+    assert not _UNPICKLED  # pickling alone runs nothing
+
+    calls = []
+    real_load = np.load
+
+    def spy_load(*args, **kwargs):
+        calls.append(kwargs.get("allow_pickle"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", spy_load)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*pickle"):
+        load_mapping(path)
+    assert calls == [False]
+    assert not _UNPICKLED
+
+    # Unsafe loading of the same file would have run the payload.
+    with real_load(path, allow_pickle=True) as data:
+        assert data["metadata"][0] == "executed"
+    assert _UNPICKLED == [True]
+
+
+def test_load_mapping_refuses_a_plain_pickle_and_npy(tmp_path):
+    _UNPICKLED.clear()
+    pickled = tmp_path / "m.pkl"
+    pickled.write_bytes(pickle.dumps({"rotation": _Payload()}))
+    with pytest.raises(ValueError, match=re.escape(str(pickled)) + ".*pickle"):
+        load_mapping(pickled)
+    assert not _UNPICKLED
+    npy = tmp_path / "m.npy"
+    np.save(npy, np.eye(3))
+    with pytest.raises(ValueError, match=re.escape(str(npy)) + ".*npz"):
+        load_mapping(npy)
+
+
+def test_load_mapping_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.npz"):
+        load_mapping(tmp_path / "nope.npz")
+
+
+# --------------------------------------------------------------------------
+# Real data
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+@needs_shared_data
+def test_real_french_vectors():
+    start = time.perf_counter()
+    words, vectors = read_word2vec(SHARED_DATA / "fr.vec.gz")
+    full_seconds = time.perf_counter() - start
+    assert len(words) == 19_999
+    assert vectors.shape == (19_999, 300)
+    assert vectors.dtype == np.float32
+    assert len(set(words)) == len(words)
+    assert np.isfinite(vectors).all()
+    assert "roi" in words and "Roi" in words
+
+    start = time.perf_counter()
+    head, head_vectors = read_word2vec(SHARED_DATA / "fr.vec.gz", max_vocab=1000)
+    head_seconds = time.perf_counter() - start
+    assert head == words[:1000]
+    assert_array_equal(head_vectors, vectors[:1000])
+    # Stopping early must avoid parsing the other 95% of the file.
+    assert head_seconds < full_seconds / 4
+
+    # The data README: MUSE-style lowercasing leaves 18,207 French words.
+    lowered, _ = read_word2vec(SHARED_DATA / "fr.vec.gz", lowercase=True)
+    assert len(lowered) == 18_207
+
+
+@pytest.mark.realdata
+@needs_shared_data
+def test_real_dictionaries_are_covered():
+    words, _ = read_word2vec(SHARED_DATA / "fr.vec.gz")
+    train = read_dictionary(SHARED_DATA / "fr-ru.train.txt")
+    test = read_dictionary(SHARED_DATA / "fr-ru.test.txt")
+    assert len({s for s, _ in train}) == 5000
+    assert len({s for s, _ in test}) == 1500
+    vocab = set(words)
+    assert all(s in vocab for s, _ in train + test)

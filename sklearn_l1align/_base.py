@@ -11,11 +11,13 @@ from ._dictionary import CSLSDictionaryBuilder, topk_neighbors
 from ._validation import check_pairs, check_same_dim
 
 
-def _check_target(y, X):
+def _check_target(y, X, estimator_name="This aligner"):
     if y is None:
+        # The phrase "requires y to be passed, but the target y is None" is scikit-learn's
+        # own wording, which its estimator checks (check_requires_y_none) look for.
         raise ValueError(
-            "y must hold the target-language embeddings, an array of shape (n_words, n_dims). "
-            "Got None instead."
+            "y must hold the target-language embeddings, an array of shape (n_words, n_dims): "
+            f"{estimator_name} requires y to be passed, but the target y is None."
         )
     y = check_array(y, dtype=[np.float64, np.float32], input_name="y", ensure_2d=False)
     if y.ndim != 2:
@@ -38,7 +40,7 @@ class _BaseAligner(TransformerMixin, BaseEstimator):
 
     def _validate_fit_inputs(self, X, y, pairs):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
-        y = _check_target(y, X)
+        y = _check_target(y, X, type(self).__name__)
         if pairs is not None:
             pairs = check_pairs(pairs, X.shape[0], y.shape[0])
         elif self.dictionary == "paired" and X.shape[0] != y.shape[0]:

@@ -1,0 +1,35 @@
+"""Shared fixtures: the real evaluation data in ``../shared/data`` (skipped when absent).
+
+``requires_shared_data`` (a skip marker) lives in ``_helpers`` so test modules can import it.
+"""
+
+import pytest
+
+from _helpers import SHARED_DATA, has_shared_data, read_muse_pairs, read_vectors, requires_shared_data
+
+__all__ = ["requires_shared_data"]
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """Path of ``../shared/data``; skips the test when the data is absent."""
+    if not has_shared_data():
+        pytest.skip(f"real evaluation data not found in {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def real_embeddings(shared_data):
+    """``{"fr": (words, vectors), "ru": (words, vectors)}``, parsed once per session."""
+    return {lang: read_vectors(shared_data / f"{lang}.vec.gz") for lang in ("fr", "ru")}
+
+
+@pytest.fixture(scope="session")
+def real_dictionaries(shared_data, real_embeddings):
+    """``{("fr", "ru", "train"): pairs, ...}``: MUSE dictionaries as row-index pairs."""
+    out = {}
+    for src, tgt in (("fr", "ru"), ("ru", "fr")):
+        for split in ("train", "test"):
+            out[src, tgt, split] = read_muse_pairs(
+                shared_data / f"{src}-{tgt}.{split}.txt", real_embeddings[src][0], real_embeddings[tgt][0])
+    return out

@@ -76,6 +76,8 @@ class SolverResult:
         The loss at the start and after every accepted output step (or iteration).
     times : ndarray
         The flow time of each entry of ``loss_curve`` (iteration number for minimisers).
+    wall_times : ndarray
+        Seconds since the start at each entry of ``loss_curve``.
     t : float
         Integration time reached (flow solvers) or iterations done (minimisers).
     n_steps : int
@@ -97,6 +99,7 @@ class SolverResult:
     initial_loss: float
     loss_curve: np.ndarray
     times: np.ndarray
+    wall_times: np.ndarray
     t: float
     n_steps: int
     n_rhs: int
@@ -136,7 +139,7 @@ class _Tracker:
 
     def __init__(self, M0, loss0, t0, budget, callback, verbose):
         self.M, self.loss = M0, loss0
-        self.losses, self.times = [loss0], [t0]
+        self.losses, self.times, self.walls = [loss0], [t0], [0.0]
         self.start = time.perf_counter()
         self.budget, self.callback, self.verbose = budget, callback, verbose
         self.n_rhs = 0
@@ -147,6 +150,7 @@ class _Tracker:
             self.M, self.loss = M, loss
         self.losses.append(loss)
         self.times.append(t)
+        self.walls.append(time.perf_counter() - self.start)
 
     def over_budget(self):
         return self.budget is not None and time.perf_counter() - self.start > self.budget
@@ -154,7 +158,8 @@ class _Tracker:
     def result(self, reason, message, t, extra=None):
         res = SolverResult(
             rotation=self.M, loss=float(self.loss), initial_loss=float(self.losses[0]),
-            loss_curve=np.asarray(self.losses), times=np.asarray(self.times), t=float(t),
+            loss_curve=np.asarray(self.losses), times=np.asarray(self.times),
+            wall_times=np.asarray(self.walls), t=float(t),
             n_steps=len(self.losses) - 1, n_rhs=self.n_rhs,
             orthogonality_error=orthogonality_error(self.M),
             wall_time=time.perf_counter() - self.start, stop_reason=StopReason(reason),

@@ -55,9 +55,12 @@ def smoothed_abs_derivative(R, alpha):
     """
     g = np.sign(R)
     limit = SATURATION / alpha
-    small = np.flatnonzero(np.abs(R) <= limit)
+    mask = np.abs(R)
+    np.less_equal(mask, limit, out=mask)
+    small = np.flatnonzero(mask)
     if small.size:
-        z = alpha * R.ravel()[small]
+        # Evaluated in float64 whatever R's dtype, then stored back.
+        z = alpha * R.ravel()[small].astype(np.float64)
         c = np.cosh(z)
         g.ravel()[small] = np.tanh(z) + z / (c * c)
     return g

@@ -116,7 +116,9 @@ class L1ProcrustesAligner(_BaseAligner):
             raise ValueError(
                 f"dictionary must be a CSLSDictionaryBuilder, 'paired' or None. Got {dictionary!r} instead."
             )
-        solver = StiefelFlowSolver() if self.solver is None else clone(self.solver)
+        # safe=False: any object with a ``solve`` method is accepted, not only estimators
+        # (those without get_params are deep-copied).
+        solver = StiefelFlowSolver() if self.solver is None else clone(self.solver, safe=False)
         return dictionary, solver
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -149,6 +151,11 @@ class L1ProcrustesAligner(_BaseAligner):
         self.solver_results_, self.dictionary_sizes_, self.refinement_losses_ = [], [], []
         for rnd in range(1 + self.n_refinements):
             if rnd > 0:
+                # A VODE round ends up to ortho_tol off the manifold; the next round starts
+                # from the nearest orthogonal matrix, or it would inherit that drift and stop
+                # at its first step on the orthogonality test (Eq. 8).
+                U, _, Vt = np.linalg.svd(M)
+                M = U @ Vt
                 pairs = dictionary.build(X @ M, y)
             A = np.asarray(X[pairs[:, 0]], dtype=np.float64)
             B = np.asarray(y[pairs[:, 1]], dtype=np.float64)

@@ -55,13 +55,26 @@ def _subgradient_phase(A, B, M, R, loss, track, *, angle, min_angle, max_iter, t
                 break
             angle /= 2
         else:
-            track.accept(M, loss, t0 + it)
-            return M, R, loss, it, StopReason.CONVERGED
+            # No angle down to min_angle lowers the loss: this iteration made no step.
+            return M, R, loss, it - 1, StopReason.CONVERGED
         track.accept(M, loss, t0 + it)
         if track.callback is not None:
             track.callback(t0 + it, M, loss)
         vlog(logger, track.verbose, 2, "subgradient it %d: loss %.8g angle %.3g", it, loss, angle)
     return M, R, loss, it, StopReason.MAX_ITER
+
+
+def _huber_scale(R):
+    """``median|R|``, or the median of the nonzero ``|R|`` when more than half are exactly 0.
+
+    A zero width would divide by zero in the Huber function; it is 0 only when ``R == 0``.
+    """
+    a = np.abs(R)
+    scale = float(np.median(a))
+    if scale == 0.0:
+        nonzero = a[a > 0]
+        scale = float(np.median(nonzero)) if nonzero.size else 0.0
+    return scale
 
 
 _COMMON_CONSTRAINTS = {
@@ -179,7 +192,8 @@ class HuberContinuationSolver(BaseEstimator):
     Phase 1 runs :class:`RiemannianSubgradientSolver` steps (at most
     ``subgradient_iter``). Phase 2 replaces ``|r|`` by the Huber function of width
     ``μ`` (quadratic for ``|r| <= μ``, linear beyond) starting from
-    ``μ0 = median|AM − B| / mu_factor``, and for each of ``n_stages`` stages minimises it
+    ``μ0 = median|AM − B| / mu_factor`` (the median of the nonzero ``|AM − B|`` when more
+    than half are exactly zero), and for each of ``n_stages`` stages minimises it
     with Barzilai–Borwein steps and a Zhang–Hager nonmonotone Armijo line search on the
     Cayley retraction (Wen & Yin 2013), then divides ``μ`` by ``mu_factor``. Each stage
     stops after ``stage_iter`` iterations or when the Riemannian gradient norm has
@@ -290,15 +304,17 @@ class HuberContinuationSolver(BaseEstimator):
                 if reason in (StopReason.MAX_ITER,):
                     reason = StopReason.CONVERGED
             if reason is StopReason.CONVERGED:
-                mu = float(np.median(np.abs(R))) / self.mu_factor
-                for stage in range(self.n_stages):
+                mu = _huber_scale(R) / self.mu_factor
+                # mu == 0 only when every residual is 0: the loss is 0, the global minimum.
+                for stage in range(self.n_stages if mu > 0 else 0):
                     mus.append(mu)
                     M, R, it, reason = self._huber_stage(A, B, M, R, mu, track, it)
                     if reason is not StopReason.CONVERGED:
                         break
                     mu /= self.mu_factor
         except KeyboardInterrupt:
-            reason = StopReason.INTERRUPTED
+            # The phase or stage that was interrupted did not hand back its count.
+            it, reason = int(track.times[-1]), StopReason.INTERRUPTED
         messages = {
             StopReason.CONVERGED: f"finished {len(mus)} Huber stages (final μ = {mus[-1] if mus else 0:.3g})",
             StopReason.TIME_BUDGET: f"time_budget={self.time_budget} s ran out; raise time_budget",

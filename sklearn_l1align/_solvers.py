@@ -115,6 +115,11 @@ class SolverResult:
         return self.n_steps
 
 
+def _n_steps(horizon, step):
+    """Output steps needed to reach ``horizon``; the last one is shortened to land on it."""
+    return max(1, int(np.ceil(horizon / step - 1e-9)))
+
+
 def _check_problem(A, B):
     A = np.asarray(A)
     B = np.asarray(B)
@@ -358,17 +363,27 @@ class StiefelFlowSolver(BaseEstimator):
         dt = np.dtype(self.gemm_dtype)
         Ad, Bd = (A, B) if dt == np.float64 else (A.astype(dt), B.astype(dt))
 
+        interrupted = []
+
         def rhs(t, y):
             track.n_rhs += 1
-            M = y.reshape(d, d)
-            G, _ = smoothed_gradient(Ad, M.astype(dt, copy=False), Bd, alpha)
-            return -tangent_projection(M, G.astype(np.float64, copy=False)).ravel()
+            if interrupted:
+                return np.zeros_like(y)
+            try:
+                M = y.reshape(d, d)
+                G, _ = smoothed_gradient(Ad, M.astype(dt, copy=False), Bd, alpha)
+                return -tangent_projection(M, G.astype(np.float64, copy=False)).ravel()
+            except KeyboardInterrupt:
+                # An exception cannot cross VODE's Fortran frames intact: remember it, let
+                # the integrator finish the output step on a zero field, and stop after it.
+                interrupted.append(t)
+                return np.zeros_like(y)
 
         solver = ode(rhs).set_integrator(
             "vode", method=self.method, atol=self.atol, rtol=self.rtol, order=self.order,
             nsteps=self.nsteps)
         solver.set_initial_value(M0.ravel(), 0.0)
-        n_out = int(round(self.max_time / self.step))
+        n_out = _n_steps(self.max_time, self.step)
         stop = None
         try:
             for i in range(1, n_out + 1):
@@ -376,6 +391,8 @@ class StiefelFlowSolver(BaseEstimator):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     y = solver.integrate(t_target)
+                if interrupted:
+                    raise KeyboardInterrupt
                 if not solver.successful():
                     detail = "; ".join(str(w.message) for w in caught) or f"return code {solver.get_return_code()}"
                     stop = (StopReason.INTEGRATOR_FAILURE,
@@ -397,7 +414,7 @@ class StiefelFlowSolver(BaseEstimator):
     def _run_cayley(self, A, B, M, R, track):
         h = self.cayley_step
         per_step_min = None if self.min_decrease is None else self.min_decrease * h / self.step
-        n_out = max(1, int(round(self.max_time / h)))
+        n_out = _n_steps(self.max_time, h)
         stop = None
         try:
             for i in range(1, n_out + 1):

@@ -1,0 +1,197 @@
+"""Tests of the true ℓ1 minimisers: ``RiemannianSubgradientSolver`` and ``HuberContinuationSolver``."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
+
+from _helpers import planted_problem
+from sklearn_l1align import (
+    HuberContinuationSolver,
+    RiemannianSubgradientSolver,
+    StiefelFlowSolver,
+    StopReason,
+    procrustes_rotation,
+)
+from sklearn_l1align._flow import l1_loss
+from test_solvers import check_result_invariants, outlier_problem, solve_expecting_interrupt
+
+MINIMISERS = [RiemannianSubgradientSolver, HuberContinuationSolver]
+
+
+@pytest.fixture(scope="module")
+def planted():
+    A, B, R, _ = outlier_problem(1000, 20, seed=11)
+    return A, B, R, procrustes_rotation(A, B)
+
+
+# ---------------------------------------------------------------------- minimisation
+@pytest.mark.parametrize("cls", MINIMISERS)
+@pytest.mark.parametrize("start", ["identity", "l2"])
+def test_reaches_flow_loss_or_lower(planted, cls, start):
+    A, B, R, M2 = planted
+    initial = None if start == "identity" else M2
+    flow = StiefelFlowSolver(integrator="cayley").solve(A, B, initial=initial)
+    res = cls().solve(A, B, initial=initial)
+    assert res.stop_reason is StopReason.CONVERGED
+    assert res.loss <= flow.loss
+    # Subgradient steps only accept descent; Huber stages may wander, but the best is kept.
+    check_result_invariants(res, A, B, ortho_tol=1e-12, initial=initial,
+                            monotone=cls is RiemannianSubgradientSolver)
+    assert np.linalg.norm(res.rotation - R) < 0.05
+    assert np.linalg.norm(res.rotation - R) < 0.1 * np.linalg.norm(M2 - R)
+
+
+def test_huber_goes_at_least_as_far_as_subgradient(planted):
+    A, B, _, M2 = planted
+    sub = RiemannianSubgradientSolver().solve(A, B, initial=M2)
+    hub = HuberContinuationSolver().solve(A, B, initial=M2)
+    assert hub.loss <= sub.loss
+    assert hub.extra["mu"] and len(hub.extra["mu"]) == 5
+    mus = np.array(hub.extra["mu"])
+    assert_allclose(mus[1:], mus[:-1] / 4.0, rtol=1e-12)
+    assert mus[0] > 0
+
+
+def test_minimum_is_local_minimum_of_l1(planted):
+    # No small rotation in any of a few random directions lowers the loss of the answer much.
+    A, B, _, M2 = planted
+    res = HuberContinuationSolver().solve(A, B, initial=M2)
+    rng = np.random.default_rng(0)
+    d = A.shape[1]
+    for _ in range(10):
+        W = rng.normal(size=(d, d))
+        S = (W - W.T) / np.linalg.norm(W - W.T)
+        for angle in (1e-3, 1e-2):
+            Q = np.linalg.solve(np.eye(d) + angle / 2 * S, np.eye(d) - angle / 2 * S)
+            assert l1_loss(A, res.rotation @ Q, B) >= res.loss * (1 - 1e-6)
+
+
+def test_exact_problem_from_the_optimum_is_warning_free():
+    # Started at an exact solution every residual is 0: nothing to do, and no 0/0.
+    A, B, R = planted_problem(100, 6, seed=12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            for cls in MINIMISERS:
+                res = cls().solve(A, B, initial=R)
+                assert res.stop_reason is StopReason.CONVERGED
+                assert res.loss <= res.initial_loss < 1e-10
+
+
+def test_huber_when_most_residuals_are_exactly_zero_is_warning_free():
+    # More than half the residuals are exactly 0 at the start (B equals A on most rows), so
+    # median|AM − B| = 0: the Huber width must not become 0 (division by zero, NaN steps).
+    rng = np.random.default_rng(13)
+    A = rng.normal(size=(200, 6))
+    B = A.copy()
+    B[:60] += rng.normal(size=(60, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            res = HuberContinuationSolver().solve(A, B)
+    assert res.stop_reason is StopReason.CONVERGED
+    assert np.isfinite(res.loss) and res.loss <= res.initial_loss
+    assert all(mu > 0 and np.isfinite(mu) for mu in res.extra["mu"])
+
+
+# ---------------------------------------------------------------------- stop reasons
+@pytest.fixture
+def small():
+    A, B, _, _ = outlier_problem(300, 10, seed=14)
+    return A, B
+
+
+@pytest.mark.parametrize("cls", MINIMISERS)
+def test_stop_time_budget(small, cls):
+    A, B = small
+    with pytest.warns(ConvergenceWarning, match="time_budget=0 s ran out; raise time_budget"):
+        res = cls(time_budget=0).solve(A, B)
+    assert res.stop_reason is StopReason.TIME_BUDGET
+    assert res.n_steps == 0
+    assert_array_equal(res.rotation, np.eye(10))
+    check_result_invariants(res, A, B, ortho_tol=1e-12)
+
+
+@pytest.mark.parametrize("cls, at", [(RiemannianSubgradientSolver, 2), (HuberContinuationSolver, 2),
+                                     (HuberContinuationSolver, 40)])  # 40: inside a Huber stage
+def test_stop_interrupted(small, cls, at):
+    A, B = small
+    seen = []
+
+    def callback(it, M, loss):
+        seen.append((it, M.copy(), loss))
+        if len(seen) == at:
+            raise KeyboardInterrupt
+
+    res = solve_expecting_interrupt(cls(), A, B, callback=callback)
+    assert res.message == "interrupted; returning the best map so far"
+    assert res.stop_reason is StopReason.INTERRUPTED
+    assert len(seen) == at
+    # t counts the iterations done, up to the interrupted one.
+    assert res.t == res.times[-1] == seen[-1][0] == at
+    best = min(seen, key=lambda s: s[2])
+    assert res.loss == best[2]
+    assert_array_equal(res.rotation, best[1])
+    check_result_invariants(res, A, B, ortho_tol=1e-12, monotone=cls is RiemannianSubgradientSolver)
+
+
+def test_stop_max_iter(small):
+    A, B = small
+    with pytest.warns(ConvergenceWarning, match="max_iter=1 iterations done; raise max_iter"):
+        res = RiemannianSubgradientSolver(max_iter=1).solve(A, B)
+    assert res.stop_reason is StopReason.MAX_ITER
+    assert res.n_steps == 1 and res.t == 1
+    assert res.loss < res.initial_loss
+    check_result_invariants(res, A, B, ortho_tol=1e-12)
+
+
+@pytest.mark.parametrize("cls", MINIMISERS)
+def test_converged_message_and_no_warning(small, cls):
+    A, B = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        res = cls().solve(A, B)
+    assert res.stop_reason is StopReason.CONVERGED
+    assert ("min_angle" in res.message) if cls is RiemannianSubgradientSolver else ("Huber stages" in res.message)
+
+
+def test_subgradient_accepts_only_descent(small):
+    A, B = small
+    losses = []
+    RiemannianSubgradientSolver().solve(A, B, callback=lambda it, M, loss: losses.append(loss))
+    assert len(losses) >= 5
+    assert np.all(np.diff(losses) < 0)
+
+
+# ------------------------------------------------------------------- inputs, determinism
+@pytest.mark.parametrize("cls", MINIMISERS)
+def test_non_orthogonal_initial_raises(small, cls):
+    A, B = small
+    with pytest.raises(ValueError, match="initial must be orthogonal"):
+        cls().solve(A, B, initial=2 * np.eye(10))
+    with pytest.raises(ValueError, match="same shape"):
+        cls().solve(A, B[:, :5])
+    with pytest.raises(ValueError, match="must be finite"):
+        cls().solve(np.where(A > 2, np.nan, A), B)
+
+
+@pytest.mark.parametrize("cls, param", [(RiemannianSubgradientSolver, {"max_iter": 0}),
+                                        (HuberContinuationSolver, {"mu_factor": 1.0}),
+                                        (HuberContinuationSolver, {"gtol": 1.0}),
+                                        (RiemannianSubgradientSolver, {"init_angle": -0.1})])
+def test_bad_parameters_raise(small, cls, param):
+    with pytest.raises(ValueError, match=f"'{next(iter(param))}' parameter of {cls.__name__}"):
+        cls(**param).solve(*small)
+
+
+@pytest.mark.parametrize("cls", MINIMISERS)
+def test_deterministic(planted, cls):
+    A, B, _, M2 = planted
+    r1 = cls().solve(A, B, initial=M2)
+    r2 = cls().solve(A, B, initial=M2)
+    assert_allclose(r1.rotation, r2.rotation, rtol=0, atol=1e-12)
+    assert_array_equal(r1.loss_curve, r2.loss_curve)
+    assert r1.n_steps == r2.n_steps

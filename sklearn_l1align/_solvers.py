@@ -359,7 +359,8 @@ class StiefelFlowSolver(BaseEstimator):
         if track.over_budget():
             return StopReason.TIME_BUDGET, (
                 f"time_budget={self.time_budget:g} s ran out at t={t:.3g} of max_time={self.max_time:g}; "
-                "raise time_budget, or use integrator='cayley', to go further")
+                "raise time_budget" + (", or use integrator='cayley'," if self.integrator == "vode" else "")
+                + " to go further")
         return None
 
     def _run_vode(self, A, B, M0, track):

@@ -62,25 +62,6 @@ PUBLIC_MODULES = (
 #: objects listed here with a code of ``VALIDATION_CHECKS`` from numpydoc's Sphinx
 #: validation, so that ``sphinx-build -W`` reports everything else.
 KNOWN_PROBLEMS = {
-    ("sklearn_l1align.ProcrustesAligner", "SS02"):
-        "the summary starts with 'ℓ2', which numpydoc reads as lower case; _procrustes.py",
-    ("sklearn_l1align.ProcrustesAligner", "SA03"):
-        "See Also description 'ℓ1 refinement ...' starts with lower-case 'ℓ'; _procrustes.py",
-    ("sklearn_l1align.CSLSDictionaryBuilder", "SA03"):
-        "See Also descriptions 'ℓ2 alignment ...' and 'ℓ1 refinement ...'; _dictionary.py",
-    ("sklearn_l1align.StiefelFlowSolver", "PR03"):
-        "gemm_dtype is documented before nsteps, the signature has nsteps first; _solvers.py",
-    ("sklearn_l1align.SolverResult", "SA01"): "no See Also section; _solvers.py",
-    ("sklearn_l1align.SolverResult", "EX01"): "no Examples section; _solvers.py",
-    ("sklearn_l1align.SolverResult", "PR01"):
-        "the dataclass field 'extra' is missing from Attributes; _solvers.py",
-    ("sklearn_l1align.StopReason", "SA01"): "no See Also section; _solvers.py",
-    ("sklearn_l1align.StopReason", "EX01"): "no Examples section; _solvers.py",
-    ("sklearn_l1align.procrustes_rotation", "SA01"): "no See Also section; _procrustes.py",
-    ("sklearn_l1align.procrustes_rotation", "EX01"): "no Examples section; _procrustes.py",
-    ("sklearn_l1align.metrics.BLIResult", "SA01"): "no See Also section; metrics.py",
-    ("sklearn_l1align.metrics.BLIResult", "EX01"): "no Examples section; metrics.py",
-    ("sklearn_l1align.metrics.mcnemar_test", "SA01"): "no See Also section; metrics.py",
     ("sklearn_l1align.parallel.align_many", "PR08"):
         "the descriptions of backend and verbose start with lower-case 'joblib'; parallel.py",
 }

@@ -25,6 +25,19 @@ def procrustes_rotation(A, B):
     -------
     M : ndarray of shape (n_dims, n_dims)
         The orthogonal minimiser (Schönemann 1966).
+
+    See Also
+    --------
+    ProcrustesAligner : The estimator built on this function.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align import procrustes_rotation
+    >>> A = np.eye(2); B = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    >>> procrustes_rotation(A, B)
+    array([[ 0.,  1.],
+           [-1.,  0.]])
     """
     C = np.asarray(A, dtype=np.float64).T @ np.asarray(B, dtype=np.float64)
     U, _, Vt = np.linalg.svd(C)
@@ -32,7 +45,7 @@ def procrustes_rotation(A, B):
 
 
 class ProcrustesAligner(_BaseAligner):
-    """ℓ2 orthogonal Procrustes alignment of a source space onto a target space.
+    """Align a source space onto a target space by ℓ2 orthogonal Procrustes.
 
     Finds the orthogonal ``M`` minimising ``||AM − B||_F`` over dictionary pairs, where
     row ``p`` of ``A`` is the source vector and row ``p`` of ``B`` its translation:
@@ -67,7 +80,7 @@ class ProcrustesAligner(_BaseAligner):
 
     See Also
     --------
-    L1ProcrustesAligner : ℓ1 refinement of an aligned space.
+    L1ProcrustesAligner : Refinement of an aligned space by ℓ1 Procrustes.
     CSLSDictionaryBuilder : Dictionary induction.
 
     References

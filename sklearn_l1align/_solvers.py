@@ -29,7 +29,18 @@ __all__ = ["SolverResult", "StiefelFlowSolver", "StopReason"]
 
 
 class StopReason(str, enum.Enum):
-    """Why a solver stopped. Members compare equal to their string values."""
+    """Why a solver stopped. Members compare equal to their string values.
+
+    See Also
+    --------
+    SolverResult : Carries the stop reason and a readable message.
+
+    Examples
+    --------
+    >>> from sklearn_l1align import StopReason
+    >>> StopReason("max_time") is StopReason.MAX_TIME, StopReason.MAX_TIME == "max_time"
+    (True, True)
+    """
 
     #: The ℓ1 loss rose over the last step (the paper's main stop); that step is discarded.
     LOSS_INCREASED = "loss_increased"
@@ -92,6 +103,22 @@ class SolverResult:
         Why it stopped.
     message : str
         A readable account of the stop.
+    extra : dict
+        Solver-specific details (e.g. the Huber widths of :class:`HuberContinuationSolver`).
+
+    See Also
+    --------
+    StopReason : The possible values of ``stop_reason``.
+    StiefelFlowSolver : Returns this object from ``solve``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align import StiefelFlowSolver
+    >>> A = np.random.default_rng(0).normal(size=(50, 4))
+    >>> res = StiefelFlowSolver(integrator="cayley").solve(A, A)
+    >>> res.loss, res.stop_reason.value
+    (0.0, 'small_decrease')
     """
 
     rotation: np.ndarray
@@ -203,14 +230,14 @@ class StiefelFlowSolver(BaseEstimator):
         VODE's maximum order (paper: 15). VODE caps BDF at order 5 and Adams at 12:
         it silently reduces a larger request, so ``order=15`` with BDF runs at up to 5.
         No Jacobian is passed (as in the paper), so VODE uses functional iteration.
+    nsteps : int, default=500
+        VODE's limit of internal steps per output step (SciPy's default); exceeding it
+        is an ``integrator_failure``.
     gemm_dtype : {"float32", "float64"}, default="float32"
         Precision of the two ``n × d × d`` products in the right-hand side, which dominate
         its cost. ``"float32"`` halves their time; the projection, the loss and the stop
         rules stay in float64. Measured on a 3,000 × 300 problem, the VODE loss trajectory
         agrees with float64 to 1e-8 relative (``benchmarks/vode_speed.py``).
-    nsteps : int, default=500
-        VODE's limit of internal steps per output step (SciPy's default); exceeding it
-        is an ``integrator_failure``.
     integrator : {"vode", "cayley"}, default="vode"
         ``"vode"`` is the paper's reference. ``"cayley"`` takes Cayley (Lie–Euler)
         steps ``M ← M(I + hΩ/2)⁻¹(I − hΩ/2)``, ``Ω = skew(Mᵀ∇)``, which integrate the

@@ -49,6 +49,18 @@ class BLIResult(NamedTuple):
         Their source row indices, ascending.
     hits : dict of int to ndarray of bool
         Per-query hits for each ``k``, aligned with ``queries`` (for McNemar tests).
+
+    See Also
+    --------
+    bli_precision : Returns this object.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align.metrics import bli_precision
+    >>> res = bli_precision(np.eye(2), np.eye(2), [[0, 0], [1, 1]], k=1)
+    >>> res.precision, res.n_queries
+    ({1: 1.0}, 2)
     """
 
     precision: dict
@@ -238,6 +250,10 @@ def mcnemar_test(hits_a, hits_b):
         Probability, under "both systems are equally accurate", of a split of the
         discordant queries at least as uneven as observed (binomial, p = 1/2).
         1.0 when no query is discordant.
+
+    See Also
+    --------
+    bli_precision : Gives per-query hits in ``BLIResult.hits``.
 
     Examples
     --------

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._dictionary import CSLSDictionaryBuilder, topk_neighbors
-from ._validation import check_pairs, check_same_dim
+from ._validation import check_pairs, check_real, check_same_dim
 
 
 def _check_target(y, X, estimator_name="This aligner"):
@@ -19,10 +19,16 @@ def _check_target(y, X, estimator_name="This aligner"):
             "y must hold the target-language embeddings, an array of shape (n_words, n_dims): "
             f"{estimator_name} requires y to be passed, but the target y is None."
         )
-    y = check_array(y, dtype=[np.float64, np.float32], input_name="y", ensure_2d=False)
+    y = check_array(check_real(y, "y"), dtype=[np.float64, np.float32], input_name="y",
+                    ensure_2d=False, ensure_min_samples=0)
     if y.ndim != 2:
         raise ValueError(
             "y must be a 2-D array of target-language embeddings of shape (n_words, n_dims). "
+            f"Got an array of shape {y.shape} instead."
+        )
+    if y.shape[0] == 0:
+        raise ValueError(
+            "y must hold at least one target-language embedding (row). "
             f"Got an array of shape {y.shape} instead."
         )
     check_same_dim(X, y)
@@ -39,7 +45,8 @@ class _BaseAligner(TransformerMixin, BaseEstimator):
     }
 
     def _validate_fit_inputs(self, X, y, pairs):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=1)
+        X = validate_data(self, check_real(X, "X"), dtype=[np.float64, np.float32],
+                          ensure_min_samples=1)
         y = _check_target(y, X, type(self).__name__)
         if pairs is not None:
             pairs = check_pairs(pairs, X.shape[0], y.shape[0])
@@ -79,7 +86,7 @@ class _BaseAligner(TransformerMixin, BaseEstimator):
             ``X @ rotation_``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(self, check_real(X, "X"), dtype=[np.float64, np.float32], reset=False)
         return X @ self.rotation_.astype(X.dtype, copy=False)
 
     def inverse_transform(self, X):
@@ -96,7 +103,7 @@ class _BaseAligner(TransformerMixin, BaseEstimator):
             ``X @ rotation_.T`` (the inverse of an orthogonal map).
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=[np.float64, np.float32])
+        X = check_array(check_real(X, "X"), dtype=[np.float64, np.float32])
         check_same_dim(X, self.rotation_, names=("X", "rotation_"))
         return X @ self.rotation_.T.astype(X.dtype, copy=False)
 

@@ -6,7 +6,23 @@ same message for the same mistake wherever they make it.
 
 import numpy as np
 
-__all__ = ["check_pairs", "check_same_dim", "check_orthogonal"]
+__all__ = ["check_pairs", "check_real", "check_same_dim", "check_orthogonal"]
+
+
+def check_real(X, name):
+    """Raise ``ValueError`` if ``X`` holds complex numbers; return ``X`` unchanged.
+
+    Called before scikit-learn's ``check_array``, whose own message for complex input
+    prints the whole array. The message keeps scikit-learn's opening words, which its
+    estimator checks look for.
+    """
+    if np.iscomplexobj(X):
+        dtype = X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
+        raise ValueError(
+            f"Complex data not supported: {name} must hold real numbers (it is converted to "
+            f"float64 or float32). Got dtype {dtype} instead."
+        )
+    return X
 
 
 def check_same_dim(X, Y, *, names=("X", "y")):

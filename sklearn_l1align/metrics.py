@@ -31,7 +31,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_array
 
 from ._dictionary import DEFAULT_BATCH_SIZE, _topk_means, topk_neighbors, unit_rows
-from ._validation import check_pairs, check_same_dim
+from ._validation import check_pairs, check_real, check_same_dim
 
 __all__ = ["BLIResult", "bli_precision", "bli_mrr", "mcnemar_test"]
 
@@ -80,8 +80,10 @@ def _gold_sets(pairs):
 
 
 def _check_inputs(X_src, X_tgt, pairs):
-    X_src = check_array(X_src, dtype=[np.float64, np.float32], input_name="X_src")
-    X_tgt = check_array(X_tgt, dtype=[np.float64, np.float32], input_name="X_tgt")
+    X_src = check_array(check_real(X_src, "X_src"), dtype=[np.float64, np.float32],
+                        input_name="X_src")
+    X_tgt = check_array(check_real(X_tgt, "X_tgt"), dtype=[np.float64, np.float32],
+                        input_name="X_tgt")
     check_same_dim(X_src, X_tgt, names=("X_src", "X_tgt"))
     pairs = check_pairs(pairs, X_src.shape[0], X_tgt.shape[0])
     return X_src, X_tgt, pairs

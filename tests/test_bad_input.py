@@ -1,0 +1,587 @@
+"""Bad input: every case of ``docs/bad_input.rst``, one test each, from the table below.
+
+``CASES`` is the table of the docs page: what is wrong, where it goes in, the error
+type, and what the message says. Each error case asserts the type and the message
+fragment, and that the case's folder (its input files, and any earlier outputs) is byte
+for byte what it was, with nothing added: no output file is created or overwritten,
+and no temporary file is left. "Accepted" cases assert the documented result instead.
+CLI cases run ``sklearn_l1align.cli.main`` and assert exit status 2 and a single
+``l1align: error: ...`` line on stderr.
+
+``python tests/test_bad_input.py`` prints the table in reStructuredText, as the docs hold it.
+"""
+
+import gzip
+import re
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_l1align import (
+    CSLSDictionaryBuilder,
+    EmbeddingNormalizer,
+    HuberContinuationSolver,
+    L1ProcrustesAligner,
+    ProcrustesAligner,
+    RiemannianSubgradientSolver,
+    StiefelFlowSolver,
+    normalize_embeddings,
+)
+from sklearn_l1align import _dictionary
+from sklearn_l1align import io as l1io
+from sklearn_l1align.io import EmbeddingFormatError
+from sklearn_l1align.metrics import bli_precision
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS_PAGE = REPO / "docs" / "bad_input.rst"
+TABLE_START = ".. bad-input-table-start"
+TABLE_END = ".. bad-input-table-end"
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(10, 4))
+Y = RNG.normal(size=(10, 4))
+PAIRS = np.column_stack([np.arange(10), np.arange(10)])
+
+
+def _with(array, row, col, value):
+    out = np.array(array, dtype=np.result_type(array, type(value)))
+    out[row, col] = value
+    return out
+
+
+def _not_orthogonal():
+    M = np.eye(4)
+    M[0, 0] = 1.1  # max|MᵀM − I| = 0.21
+    return M
+
+
+@dataclass
+class Case:
+    """One row of the table, and how to run it."""
+
+    id: str
+    case: str
+    where: str
+    error: str  # exception name, "accepted", or "exit status 2"
+    says: str  # message fragment (literal), or the accepted result in words
+    make: Callable  # make(folder, monkeypatch) -> act; act() raises, returns, or is the CLI argv
+    check: Optional[Callable] = field(default=None)  # accepted: check(result)
+    names_line: Optional[int] = None  # file errors: the line EmbeddingFormatError names
+
+
+def _act(fn, *args, **kwargs):
+    return lambda folder, monkeypatch: (lambda: fn(*args, **kwargs))
+
+
+# ----------------------------------------------------------------------------- files
+def _file(name, data):
+    """A case maker writing ``data`` (bytes) to ``name`` and calling ``fn(path)``."""
+
+    def wrap(fn):
+        def make(folder, monkeypatch):
+            path = folder / name
+            if name.endswith(".gz"):
+                data_ = gzip.compress(data, mtime=0)[:-12]  # cut: no CRC, no length
+            else:
+                data_ = data
+            path.write_bytes(data_)
+            return lambda: fn(path)
+
+        return make
+
+    return wrap
+
+
+def _read_vec(data, name="emb.vec"):
+    return _file(name, data)(l1io.read_word2vec)
+
+
+def _read_dict(data):
+    return _file("dict.txt", data)(l1io.read_dictionary)
+
+
+def _keyed(data):
+    def read(path):
+        from sklearn_l1align.gensim import read_keyed_vectors
+
+        return read_keyed_vectors(path)
+
+    return _file("emb.vec", data)(read)
+
+
+# --------------------------------------------------------------------------- outputs
+def _missing_folder(fn):
+    def make(folder, monkeypatch):
+        return lambda: fn(folder / "no_such_folder" / "out")
+
+    return make
+
+
+def _over_existing(name, write_good, write_bad):
+    """Write a good file first (part of the 'before' state), then a bad write over it."""
+
+    def make(folder, monkeypatch):
+        path = folder / name
+        write_good(path)
+        return lambda: write_bad(path)
+
+    return make
+
+
+def _write_keyed(path):
+    from sklearn_l1align.gensim import keyed_vectors_from_arrays, write_keyed_vectors
+
+    write_keyed_vectors(keyed_vectors_from_arrays(["a", "b"], np.eye(2)), path)
+
+
+# ------------------------------------------------------------------------ dictionaries
+def _oov_dictionary(folder, monkeypatch):
+    from sklearn_l1align.gensim import dictionary_to_pairs, keyed_vectors_from_arrays
+
+    fr = keyed_vectors_from_arrays(["chat", "chien"], np.eye(2))
+    ru = keyed_vectors_from_arrays(["кот", "собака"], np.eye(2))
+    return lambda: dictionary_to_pairs([("roi", "король"), ("chat", "пёс")], fr, ru)
+
+
+def _no_mutual(through_fit):
+    """Crossed S2T and T2S argmaxes, which exact arithmetic cannot produce (see the docs)."""
+
+    def make(folder, monkeypatch):
+        monkeypatch.setattr(_dictionary, "_csls_both_ways",
+                            lambda Xs, Xt, k, batch_size: (np.array([1, 0]), np.array([0, 1])))
+        X2, Y2 = np.eye(2), np.eye(2)
+        if through_fit:
+            return lambda: L1ProcrustesAligner(dictionary=CSLSDictionaryBuilder()).fit(X2, Y2)
+        return lambda: CSLSDictionaryBuilder().build(X2, Y2)
+
+    return make
+
+
+# ------------------------------------------------------------------------ accepted
+def _check_single_row(aligner):
+    # One pair: any orthogonal M taking a's direction to b's minimises ||aM − b||; the SVD gives one.
+    M = aligner.rotation_
+    assert_allclose(M.T @ M, np.eye(4), atol=1e-12)
+    a, b = X[0], Y[0]
+    assert_allclose(a @ M, np.linalg.norm(a) / np.linalg.norm(b) * b, atol=1e-12)
+
+
+def _check_single_row_l1(aligner):
+    assert_array_equal(aligner.dictionary_, [[0, 0]])
+    assert aligner.solver_result_.orthogonality_error <= 1e-12
+    assert aligner.solver_result_.loss <= aligner.solver_result_.initial_loss
+
+
+X_ZERO = _with(_with(X, 1, slice(None), 0.0), 4, slice(None), 0.0)
+Y_ZERO = _with(Y, 2, slice(None), 0.0)
+
+
+def _check_unit_keeps_zero_rows(Xn):
+    assert_array_equal(Xn[[1, 4]], 0.0)
+    assert_allclose(np.linalg.norm(np.delete(Xn, [1, 4], axis=0), axis=1), 1.0)
+
+
+def _check_zero_rows_dictionary(pairs):
+    assert pairs.shape[1] == 2 and len(pairs) > 0
+    # A zero row scores 0 − r_T − r_S against everything (r = 0 for it): never NaN.
+
+
+def _check_zero_rows_bli(result):
+    assert all(np.isfinite(list(result.precision.values())))
+    assert not result.hits[1][0]  # the zero source row retrieves nothing useful (and no NaN)
+
+
+def _check_float64(aligner):
+    assert aligner.rotation_.dtype == np.float64
+    assert_allclose(aligner.rotation_.T @ aligner.rotation_, np.eye(4), atol=1e-12)
+
+
+def _fit_float16():
+    aligner = ProcrustesAligner().fit(X.astype(np.float16), Y.astype(np.float16))
+    assert aligner.transform(X.astype(np.float16)).dtype == np.float64
+    return aligner
+
+
+def _normalize_zero_rows_default():
+    Xn = normalize_embeddings(X_ZERO)
+    # Centring moves the zero rows off zero (to minus the mean), as in VecMap; no NaN.
+    assert np.isfinite(Xn).all()
+    return normalize_embeddings(X_ZERO, steps=("unit",))
+
+
+# ----------------------------------------------------------------------------- CLI
+def _cli_inputs(folder):
+    from sklearn_l1align.io import write_word2vec
+
+    rng = np.random.default_rng(1)
+    write_word2vec(folder / "src.vec", [f"s{i}" for i in range(30)], rng.normal(size=(30, 4)))
+    write_word2vec(folder / "tgt.vec", [f"t{i}" for i in range(30)], rng.normal(size=(30, 4)))
+    (folder / "seed.txt").write_text("".join(f"s{i} t{i}\n" for i in range(20)), encoding="utf-8")
+
+
+def _cli(*argv, files=None, previous=False):
+    """A CLI case: inputs in the folder, ``files`` (name -> bytes) added or replaced, and
+    with ``previous`` the outputs of an earlier successful run already in place."""
+
+    def make(folder, monkeypatch):
+        _cli_inputs(folder)
+        if previous:
+            from sklearn_l1align.cli import main
+
+            status = main(["align", str(folder / "src.vec"), str(folder / "tgt.vec"), "--seed-dict",
+                           str(folder / "seed.txt"), "-o", str(folder / "out.vec"), "--refine",
+                           "none", "-q"])
+            assert status == 0
+        for name, data in (files or {}).items():
+            (folder / name).write_bytes(data)
+        return lambda: [str(folder / a) if a.endswith((".vec", ".txt", ".json")) else a for a in argv]
+
+    return make
+
+
+_ALIGN = ("align", "src.vec", "tgt.vec", "--seed-dict", "seed.txt", "-o", "out.vec", "-q")
+
+
+# ------------------------------------------------------------------------------ table
+CASES = [
+    # ---------------------------------------------------------------- NaN and inf
+    Case("nan-fit", "NaN in the source embeddings", "``ProcrustesAligner.fit``", "ValueError",
+         "Input X contains NaN", _act(ProcrustesAligner().fit, _with(X, 2, 1, np.nan), Y)),
+    Case("inf-fit", "infinity in the target embeddings", "``L1ProcrustesAligner.fit``", "ValueError",
+         "Input y contains infinity",
+         _act(L1ProcrustesAligner(dictionary="paired").fit, X, _with(Y, 3, 0, np.inf))),
+    Case("nan-transform", "NaN in vectors to map", "``ProcrustesAligner.transform``", "ValueError",
+         "Input X contains NaN",
+         _act(lambda: ProcrustesAligner().fit(X, Y).transform(_with(X, 0, 0, np.nan)))),
+    Case("nan-builder", "NaN in the mapped source", "``CSLSDictionaryBuilder.build``", "ValueError",
+         "Input X_src contains NaN", _act(CSLSDictionaryBuilder().build, _with(X, 0, 0, np.nan), Y)),
+    Case("inf-bli", "infinity in the target space", "``metrics.bli_precision``", "ValueError",
+         "Input X_tgt contains infinity", _act(bli_precision, X, _with(Y, 0, 0, -np.inf), PAIRS)),
+    Case("nan-solver", "NaN in a solver's stacked pairs", "``StiefelFlowSolver.solve``", "ValueError",
+         "A and B must be finite. Got NaN or inf values instead",
+         _act(StiefelFlowSolver().solve, _with(X, 0, 0, np.nan), Y)),
+    # ---------------------------------------------------------------- dimensions
+    Case("dim-fit", "source and target dimensions differ", "``ProcrustesAligner.fit``", "ValueError",
+         "X and y must have the same number of features (embedding dimension). Got 4 and 3 instead",
+         _act(ProcrustesAligner().fit, X, Y[:, :3])),
+    Case("dim-builder", "source and target dimensions differ", "``CSLSDictionaryBuilder.build``",
+         "ValueError", "X_src and X_tgt must have the same number of features",
+         _act(CSLSDictionaryBuilder().build, X, Y[:, :3])),
+    Case("dim-transform", "vectors to map have another dimension", "``ProcrustesAligner.transform``",
+         "ValueError", "X has 3 features, but ProcrustesAligner is expecting 4 features",
+         _act(lambda: ProcrustesAligner().fit(X, Y).transform(X[:, :3]))),
+    # ---------------------------------------------------------------- shapes
+    Case("empty-x", "empty source matrix (0 rows)", "``ProcrustesAligner.fit``", "ValueError",
+         "Found array with 0 sample(s) (shape=(0, 4)) while a minimum of 1 is required by "
+         "ProcrustesAligner", _act(ProcrustesAligner().fit, np.empty((0, 4)), Y)),
+    Case("empty-y", "empty target matrix (0 rows)", "``L1ProcrustesAligner.fit``", "ValueError",
+         "y must hold at least one target-language embedding (row). Got an array of shape (0, 4) "
+         "instead", _act(L1ProcrustesAligner().fit, X, np.empty((0, 4)), pairs=[[0, 0]])),
+    Case("no-columns", "matrices with 0 columns", "``ProcrustesAligner.fit``", "ValueError",
+         "Found array with 0 feature(s)", _act(ProcrustesAligner().fit, np.empty((5, 0)), np.empty((5, 0)))),
+    Case("single-row", "a single row (one pair)", "``ProcrustesAligner.fit``", "accepted",
+         "an orthogonal map taking the source row's direction to the target row's (one minimiser "
+         "among many: one pair does not determine the rest)",
+         _act(ProcrustesAligner().fit, X[:1], Y[:1]), check=_check_single_row),
+    Case("single-row-l1", "a single row in each space", "``L1ProcrustesAligner.fit``", "accepted",
+         "the one-pair mutual dictionary ``[[0, 0]]`` and an orthogonal map no worse than the start",
+         _act(L1ProcrustesAligner(solver=StiefelFlowSolver(integrator="cayley")).fit, X[:1], Y[:1]),
+         check=_check_single_row_l1),
+    # ---------------------------------------------------------------- zero rows
+    Case("zero-rows-unit", "zero-norm rows", "``normalize_embeddings``", "accepted",
+         "the ``unit`` step keeps zero rows at zero; centring then moves them to minus the mean "
+         "(as VecMap does); never NaN", _act(_normalize_zero_rows_default),
+         check=_check_unit_keeps_zero_rows),
+    Case("zero-rows-dictionary", "zero-norm rows", "``CSLSDictionaryBuilder.build``", "accepted",
+         "a zero row has cosine 0 with every row and CSLS neighbourhood 0; no NaN, no warning",
+         _act(CSLSDictionaryBuilder(max_rank=None, direction="union").build, X_ZERO, Y_ZERO),
+         check=_check_zero_rows_dictionary),
+    Case("zero-rows-bli", "zero-norm rows", "``metrics.bli_precision``", "accepted",
+         "finite precision; a zero query is a miss, not NaN",
+         _act(bli_precision, X_ZERO, Y_ZERO, [[1, 1], [0, 0], [3, 3]], k=1),
+         check=_check_zero_rows_bli),
+    # ---------------------------------------------------------------- dtypes
+    Case("int", "integer embeddings", "``ProcrustesAligner.fit``", "accepted",
+         "converted to float64", _act(ProcrustesAligner().fit, np.arange(40).reshape(10, 4),
+                                      np.arange(40).reshape(10, 4)[:, ::-1]), check=_check_float64),
+    Case("float16", "float16 embeddings", "``ProcrustesAligner.fit``, ``transform``", "accepted",
+         "converted to float64", _act(_fit_float16), check=_check_float64),
+    Case("complex-fit", "complex embeddings", "``ProcrustesAligner.fit``", "ValueError",
+         "Complex data not supported: X must hold real numbers", _act(ProcrustesAligner().fit, X + 1j, Y)),
+    Case("complex-bli", "complex target space", "``metrics.bli_precision``", "ValueError",
+         "Complex data not supported: X_tgt must hold real numbers", _act(bli_precision, X, Y * 1j, PAIRS)),
+    Case("complex-solver", "complex stacked pairs", "``HuberContinuationSolver.solve``", "ValueError",
+         "A must be real. Got complex dtype complex128 instead", _act(HuberContinuationSolver().solve, X + 0j, Y)),
+    Case("sparse-fit", "a SciPy sparse matrix", "``ProcrustesAligner.fit``", "TypeError",
+         "Sparse data was passed for X, but dense data is required. Use '.toarray()'",
+         _act(ProcrustesAligner().fit, sp.csr_matrix(X), Y)),
+    Case("sparse-builder", "a SciPy sparse matrix", "``CSLSDictionaryBuilder.build``", "TypeError",
+         "Sparse data was passed for X_tgt, but dense data is required",
+         _act(CSLSDictionaryBuilder().build, X, sp.csr_matrix(Y))),
+    # ---------------------------------------------------------------- pairs
+    Case("pairs-range", "``pairs`` beyond the source rows", "``ProcrustesAligner.fit``", "ValueError",
+         "pairs[:, 0] indexes the source rows, so it must be < 10. Got 10 at row 1 instead",
+         _act(ProcrustesAligner().fit, X, Y, pairs=[[0, 0], [10, 1]])),
+    Case("pairs-range-tgt", "``pairs`` beyond the target rows", "``metrics.bli_precision``", "ValueError",
+         "pairs[:, 1] indexes the target rows, so it must be < 10. Got 12 at row 0 instead",
+         _act(bli_precision, X, Y, [[0, 12]])),
+    Case("pairs-shape", "``pairs`` of the wrong shape", "``L1ProcrustesAligner.fit``", "ValueError",
+         "pairs must have shape (n_pairs, 2): one (source row, target row) per line. Got shape (1, 3) instead",
+         _act(L1ProcrustesAligner().fit, X, Y, pairs=[[0, 0, 0]])),
+    Case("pairs-negative", "negative ``pairs``", "``ProcrustesAligner.fit``", "ValueError",
+         "pairs must hold non-negative row indices. Got [-1, 2] at row 1 instead",
+         _act(ProcrustesAligner().fit, X, Y, pairs=[[0, 0], [-1, 2]])),
+    Case("pairs-float", "non-integer ``pairs`` (0.5)", "``ProcrustesAligner.fit``", "ValueError",
+         "pairs must be an array of integer row indices of shape (n_pairs, 2). Got dtype float64 instead",
+         _act(ProcrustesAligner().fit, X, Y, pairs=[[0, 0.5]])),
+    Case("pairs-empty", "empty ``pairs``", "``ProcrustesAligner.fit``", "ValueError",
+         "pairs is empty: at least one (source, target) pair is needed",
+         _act(ProcrustesAligner().fit, X, Y, pairs=np.empty((0, 2), dtype=int))),
+    # ---------------------------------------------------------------- dictionaries
+    Case("dict-oov", "dictionary entirely out of vocabulary", "``gensim.dictionary_to_pairs``",
+         "ValueError", "At least one dictionary pair must have both words in the vocabularies "
+         "(2 source and 2 target words). Got 2 pairs, all out of vocabulary", _oov_dictionary),
+    Case("dict-empty", "empty dictionary file", "``io.read_dictionary``", "EmbeddingFormatError",
+         "A dictionary must hold at least one 'source target' pair. Got an empty file instead",
+         _read_dict(b""), names_line=1),
+    Case("dict-binary", "dictionary file that is binary", "``io.read_dictionary``",
+         "EmbeddingFormatError", "A dictionary must be a text file. Got a NUL byte at byte 0",
+         _read_dict(b"chat kot\n\x00\x01\x02 x\n"), names_line=2),
+    Case("dict-one-column", "dictionary file with one column", "``io.read_dictionary``",
+         "EmbeddingFormatError", "Expected two whitespace-separated columns 'source target'. "
+         "Got 1 column ('chien') instead", _read_dict(b"chat kot\nchien\n"), names_line=2),
+    Case("no-mutual", "dictionary induction finds no mutual pair", "``CSLSDictionaryBuilder.build``",
+         "ValueError", "found no pairs among 2 source and 2 target rows. The spaces are probably "
+         "not aligned yet", _no_mutual(through_fit=False)),
+    Case("no-mutual-fit", "dictionary induction finds no mutual pair", "``L1ProcrustesAligner.fit``",
+         "ValueError", "Dictionary induction (csls, direction='mutual') found no pairs",
+         _no_mutual(through_fit=True)),
+    # ---------------------------------------------------------------- initial maps
+    Case("initial-vode", "non-orthogonal ``initial``", "``StiefelFlowSolver().solve``", "ValueError",
+         "initial must be orthogonal: max|MᵀM − I| <= 1e-05. Got 0.21 instead",
+         _act(StiefelFlowSolver().solve, X, Y, initial=_not_orthogonal())),
+    Case("initial-cayley", "non-orthogonal ``initial``",
+         "``StiefelFlowSolver(integrator='cayley').solve``", "ValueError",
+         "initial must be orthogonal: max|MᵀM − I| <= 1e-05. Got 0.21 instead",
+         _act(StiefelFlowSolver(integrator="cayley").solve, X, Y, initial=_not_orthogonal())),
+    Case("initial-huber", "non-orthogonal ``initial``", "``HuberContinuationSolver.solve``", "ValueError",
+         "initial must be orthogonal: max|MᵀM − I| <= 1e-05. Got 0.21 instead",
+         _act(HuberContinuationSolver().solve, X, Y, initial=_not_orthogonal())),
+    Case("initial-subgradient", "non-orthogonal ``initial``", "``RiemannianSubgradientSolver.solve``",
+         "ValueError", "initial must be orthogonal: max|MᵀM − I| <= 1e-05. Got 0.21 instead",
+         _act(RiemannianSubgradientSolver().solve, X, Y, initial=_not_orthogonal())),
+    Case("initial-shape", "``initial`` of the wrong shape", "``StiefelFlowSolver().solve``", "ValueError",
+         "initial must have shape (4, 4). Got (3, 3) instead",
+         _act(StiefelFlowSolver().solve, X, Y, initial=np.eye(3))),
+    # ---------------------------------------------------------------- .vec files
+    Case("vec-truncated", "``.vec`` file truncated", "``io.read_word2vec``", "EmbeddingFormatError",
+         "The header declares 3 rows. Got the end of the file after 2 rows instead (is the file truncated?)",
+         _read_vec(b"3 2\nchat 1 2\nchien 3 4\n"), names_line=4),
+    Case("vec-cut-row", "``.vec`` file cut inside a row", "``io.read_word2vec``", "EmbeddingFormatError",
+         "Each row needs 2 values after the word, as the header declares. Got 1 values for 'chien'",
+         _read_vec(b"2 2\nchat 1 2\nchien 3"), names_line=3),
+    Case("vec-gzip-cut", "``.vec.gz`` file cut short", "``io.read_word2vec``", "EmbeddingFormatError",
+         "The gzip stream must be complete and valid. Got a corrupt or cut stream",
+         _read_vec(b"2 2\nchat 1 2\nchien 3 4\n", name="emb.vec.gz")),
+    Case("vec-count", "header count lower than the rows", "``io.read_word2vec``", "EmbeddingFormatError",
+         "The header declares 2 rows, so the file must end after them. Got more data instead",
+         _read_vec(b"2 2\nchat 1 2\nchien 3 4\nroi 5 6\n"), names_line=4),
+    Case("vec-dim", "header dimension wrong", "``io.read_word2vec``", "EmbeddingFormatError",
+         "The header declares dimension 3, so each row needs 3 values after the word. Got 2 values for 'chat'",
+         _read_vec(b"2 3\nchat 1 2\nchien 3 4\n"), names_line=2),
+    Case("vec-duplicate", "duplicate words", "``io.read_word2vec``", "EmbeddingFormatError",
+         "Words must be unique. Got 'chat' again, first seen on line 2, instead",
+         _read_vec(b"3 2\nchat 1 2\nchien 3 4\nchat 5 6\n"), names_line=4),
+    Case("vec-utf8", "invalid UTF-8", "``io.read_word2vec``", "EmbeddingFormatError",
+         "The text must be UTF-8. Got the undecodable bytes b'\\xff\\xfe",
+         _read_vec(b"2 2\nchat 1 2\n\xff\xfechien 3 4\n"), names_line=3),
+    Case("vec-nan", "NaN in a ``.vec`` file", "``io.read_word2vec``", "EmbeddingFormatError",
+         "Vector values must be finite numbers that fit in float32. Got a NaN, an infinity or an "
+         "overflowing value in the row for 'chat' instead", _read_vec(b"2 2\nchat 1 nan\nchien 3 4\n"),
+         names_line=2),
+    Case("vec-keyed", "``.vec`` file truncated", "``gensim.read_keyed_vectors``", "EmbeddingFormatError",
+         "The header declares 3 rows. Got the end of the file after 1 rows instead",
+         _keyed(b"3 2\nchat 1 2\n"), names_line=3),
+    # ---------------------------------------------------------------- outputs
+    Case("out-vec-folder", "output folder does not exist", "``io.write_word2vec``", "FileNotFoundError",
+         "the output folder", _missing_folder(lambda p: l1io.write_word2vec(p, ["a"], np.ones((1, 2))))),
+    Case("out-mapping-folder", "output folder does not exist", "``io.save_mapping``", "FileNotFoundError",
+         "does not exist. Create it first", _missing_folder(lambda p: l1io.save_mapping(p, np.eye(2)))),
+    Case("out-keyed-folder", "output folder does not exist", "``gensim.write_keyed_vectors``",
+         "FileNotFoundError", "does not exist. Create it first", _missing_folder(_write_keyed)),
+    Case("out-vec-existing", "NaN vectors written over an existing file", "``io.write_word2vec``",
+         "ValueError", "vectors must be finite. Got NaN or infinity in row 1 ('b') instead",
+         _over_existing("out.vec", lambda p: l1io.write_word2vec(p, ["a", "b"], np.eye(2)),
+                        lambda p: l1io.write_word2vec(p, ["a", "b"], [[1, 0], [np.nan, 1]]))),
+    Case("out-mapping-existing", "non-orthogonal map saved over an existing file", "``io.save_mapping``",
+         "ValueError", "save_mapping: the rotation must be orthogonal",
+         _over_existing("map.npz", lambda p: l1io.save_mapping(p, np.eye(2)),
+                        lambda p: l1io.save_mapping(p, np.ones((2, 2))))),
+    # ---------------------------------------------------------------- CLI
+    Case("cli-out-folder", "``-o`` in a folder that does not exist", "``l1align align``", "exit status 2",
+         "The output folder", _cli("align", "src.vec", "tgt.vec", "--seed-dict", "seed.txt", "-o",
+                                   "no_such_folder/out.vec", "-q")),
+    Case("cli-json-folder", "``--json`` in a folder that does not exist", "``l1align evaluate``",
+         "exit status 2", "must exist", _cli("evaluate", "src.vec", "tgt.vec", "--dict", "seed.txt",
+                                            "--json", "no_such_folder/r.json", "-q")),
+    Case("cli-dim", "SRC and TGT dimensions differ", "``l1align align``", "exit status 2",
+         "SRC and TGT must have the same dimension. Got 4",
+         _cli(*_ALIGN, files={"tgt.vec": b"2 3\nt0 1 2 3\nt1 4 5 6\n"}, previous=True)),
+    Case("cli-truncated", "SRC truncated", "``l1align align``", "exit status 2",
+         "src.vec, line 3: The header declares 5 rows. Got the end of the file after 1 rows",
+         _cli(*_ALIGN, files={"src.vec": b"5 4\ns0 1 2 3 4\n"}, previous=True)),
+    Case("cli-nan", "NaN in TGT", "``l1align refine``", "exit status 2",
+         "tgt.vec, line 2: Vector values must be finite",
+         _cli("refine", "src.vec", "tgt.vec", "-o", "out.vec", "-q",
+              files={"tgt.vec": b"2 4\nt0 1 2 3 nan\nt1 1 2 3 4\n"}, previous=True)),
+    Case("cli-duplicate", "duplicate words in SRC", "``l1align evaluate``", "exit status 2",
+         "src.vec, line 3: Words must be unique",
+         _cli("evaluate", "src.vec", "tgt.vec", "--dict", "seed.txt", "-q",
+              files={"src.vec": b"2 4\ns0 1 2 3 4\ns0 1 2 3 4\n"})),
+    Case("cli-oov", "seed dictionary entirely out of vocabulary", "``l1align align``", "exit status 2",
+         "all out of vocabulary", _cli(*_ALIGN, files={"seed.txt": b"x y\nz w\n"}, previous=True)),
+    Case("cli-one-column", "seed dictionary with one column", "``l1align align``", "exit status 2",
+         "seed.txt, line 2: Expected two whitespace-separated columns",
+         _cli(*_ALIGN, files={"seed.txt": b"s0 t0\ns1\n"}, previous=True)),
+    Case("cli-binary-dict", "test dictionary that is binary", "``l1align evaluate``", "exit status 2",
+         "seed.txt, line 1: A dictionary must be a text file",
+         _cli("evaluate", "src.vec", "tgt.vec", "--dict", "seed.txt", "-q", files={"seed.txt": b"\x00\x01"})),
+    Case("cli-overwrite-input", "output path equal to an input", "``l1align refine``", "exit status 2",
+         "An output must not overwrite an input", _cli("refine", "src.vec", "tgt.vec", "-o", "src.vec", "-q")),
+]
+
+ERROR_TYPES = {"ValueError": ValueError, "TypeError": TypeError, "FileNotFoundError": FileNotFoundError,
+               "EmbeddingFormatError": EmbeddingFormatError}
+
+
+def _by_kind(kind):
+    return [pytest.param(c, id=c.id) for c in CASES if
+            (c.error == kind if kind in ("accepted", "exit status 2")
+             else c.error not in ("accepted", "exit status 2"))]
+
+
+def _snapshot(folder):
+    """Every file and folder below ``folder`` (hidden ones included), with the files' bytes."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(folder.rglob("*"))}
+
+
+# ------------------------------------------------------------------------------ tests
+def test_at_least_25_cases_and_unique_ids():
+    assert len(CASES) >= 25
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", _by_kind("error"))
+def test_error_case(case, tmp_path, monkeypatch):
+    act = case.make(tmp_path, monkeypatch)
+    before = _snapshot(tmp_path)
+    with pytest.raises(ERROR_TYPES[case.error], match=re.escape(case.says)) as info:
+        act()
+    assert type(info.value).__name__ == case.error
+    if isinstance(info.value, EmbeddingFormatError):
+        # File errors name the file and the line.
+        assert Path(info.value.filename).parent == tmp_path
+        assert str(info.value).startswith(f"{info.value.filename}, line {info.value.lineno}: ")
+        if case.names_line is not None:
+            assert info.value.lineno == case.names_line
+    # Nothing created, nothing overwritten, no temporary file left behind.
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("case", _by_kind("accepted"))
+def test_accepted_case(case, tmp_path, monkeypatch):
+    act = case.make(tmp_path, monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # e.g. 0/0 in a normalisation
+        result = act()
+    case.check(result)
+
+
+@pytest.mark.parametrize("case", _by_kind("exit status 2"))
+def test_cli_case(case, tmp_path, monkeypatch, capsys):
+    cli = pytest.importorskip("sklearn_l1align.cli")
+    argv = case.make(tmp_path, monkeypatch)()
+    capsys.readouterr()  # drop the output of the setup run
+    before = _snapshot(tmp_path)
+    status = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("l1align: error: ")
+    assert case.says in lines[0]
+    assert _snapshot(tmp_path) == before
+
+
+def test_float_pairs_holding_integers_are_accepted():
+    # Not in the table: 1.0 is a row index, 0.5 is not (case pairs-float).
+    assert_array_equal(ProcrustesAligner().fit(X, Y, pairs=[[0.0, 1.0]]).dictionary_, [[0, 1]])
+
+
+def test_mutual_dictionary_is_never_empty_with_exact_argmaxes():
+    """Why the no-mutual cases need an injected fault: the best-scoring pair is always mutual.
+
+    Take the largest score, and among the entries holding it the lowest row ``i``, then the
+    lowest column ``j``: row ``i``'s argmax (lowest index on ties) is ``j`` and column ``j``'s
+    is ``i``. Even all-tied scores (all-zero spaces) give the pair (0, 0).
+    """
+    for X_src, X_tgt in [(np.zeros((3, 2)), np.zeros((4, 2))), (X, -Y), (X, np.ones((6, 4)))]:
+        for method in ("csls", "nn"):
+            pairs = CSLSDictionaryBuilder(method=method, max_rank=None).build(X_src, X_tgt)
+            assert len(pairs) >= 1
+
+
+def test_embedding_normalizer_pipeline_input_checks():
+    # The transformer in front of a Pipeline refuses the same inputs with the same messages.
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        EmbeddingNormalizer().fit(_with(X, 0, 0, np.nan))
+    with pytest.raises(TypeError, match="Sparse data was passed for X"):
+        EmbeddingNormalizer().fit(sp.csr_matrix(X))
+
+
+# ------------------------------------------------------------------------ docs table
+def _cell(text):
+    return text.replace("\n", " ")
+
+
+def rst_table():
+    """The table of ``docs/bad_input.rst``, generated from ``CASES``."""
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 24 22 14 40",
+        "",
+        "   * - Case",
+        "     - Where",
+        "     - Error type",
+        "     - Message says (or result)",
+    ]
+    for c in CASES:
+        # Messages as literals: they hold characters reST would read as markup (|x|, *).
+        says = c.says if c.error == "accepted" else f"``{c.says}``"
+        error = c.error if c.error in ("accepted", "exit status 2") else f"``{c.error}``"
+        lines += [f"   * - {_cell(c.case)}", f"     - {_cell(c.where)}", f"     - {error}",
+                  f"     - {_cell(says)}"]
+    return "\n".join(lines)
+
+
+def test_docs_table_matches_the_cases():
+    text = DOCS_PAGE.read_text(encoding="utf-8")
+    start = text.index(TABLE_START) + len(TABLE_START)
+    end = text.index(TABLE_END)
+    assert text[start:end].strip() == rst_table().strip(), (
+        "docs/bad_input.rst is out of date: regenerate its table with "
+        "'python tests/test_bad_input.py'")
+
+
+if __name__ == "__main__":
+    sys.stdout.write(rst_table() + "\n")

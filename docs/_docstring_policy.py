@@ -62,8 +62,6 @@ PUBLIC_MODULES = (
 #: objects listed here with a code of ``VALIDATION_CHECKS`` from numpydoc's Sphinx
 #: validation, so that ``sphinx-build -W`` reports everything else.
 KNOWN_PROBLEMS = {
-    ("sklearn_l1align.parallel.align_many", "PR08"):
-        "the descriptions of backend and verbose start with lower-case 'joblib'; parallel.py",
 }
 
 

@@ -5,6 +5,7 @@ from ._l1_procrustes import L1ProcrustesAligner
 from ._minimize import HuberContinuationSolver, RiemannianSubgradientSolver
 from ._normalize import EmbeddingNormalizer, normalize_embeddings
 from ._procrustes import ProcrustesAligner, procrustes_rotation
+from .parallel import align_many
 from ._solvers import SolverResult, StiefelFlowSolver, StopReason
 
 __version__ = "0.1.0"
@@ -22,5 +23,6 @@ __all__ = [
     "mean_topk_similarity",
     "normalize_embeddings",
     "procrustes_rotation",
+    "align_many",
     "__version__",
 ]

@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from ._base import _BaseAligner
 from ._dictionary import CSLSDictionaryBuilder
 from ._logging import vlog
-from ._solvers import StiefelFlowSolver
+from ._solvers import StiefelFlowSolver, StopReason
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,9 @@ class L1ProcrustesAligner(_BaseAligner):
             vlog(logger, self.verbose, 1, "l1 round %d: %d pairs, loss %.6g -> %.6g (%s, %.1f s)",
                  rnd, len(pairs), result.initial_loss, result.loss, result.stop_reason.value,
                  result.wall_time)
+            if result.stop_reason == StopReason.INTERRUPTED:
+                # The user asked to stop: keep the best map so far, start no further round.
+                break
         self.rotation_ = M
         self.dictionary_ = pairs
         self.solver_result_ = self.solver_results_[-1]

@@ -435,6 +435,9 @@ def dictionary_to_pairs(dictionary, kv_src, kv_tgt, *, lowercase=False):
     sources = {source for source, _ in words}
     covered = {source for (source, target) in words
                if source in src_index and target in tgt_index}
+    if not words:
+        raise ValueError("The dictionary is empty: at least one (source, target) word pair is "
+                         "needed. Got 0 pairs instead.")
     if not kept:
         examples = ", ".join(repr(p) for p in dropped[:_N_EXAMPLES])
         raise ValueError(

@@ -90,11 +90,11 @@ def align_many(tasks, estimator, *, n_jobs=None, backend=None, verbose=0):
         Number of parallel workers, as in scikit-learn: None means 1 unless inside a
         :func:`joblib.parallel_backend` context; -1 means all CPUs.
     backend : str or None, default=None
-        joblib backend: None for the default (``"loky"`` processes, or the one set by
+        The joblib backend: None for the default (``"loky"`` processes, or the one set by
         an enclosing :func:`joblib.parallel_backend`), ``"threading"``, ``"dask"``,
         ``"ray"``, ...
     verbose : int, default=0
-        joblib's progress messages (0 silent).
+        Level of joblib's progress messages (0 silent).
 
     Returns
     -------

@@ -446,3 +446,14 @@ def test_evaluate_bli_errors(planted):
 def test_results_are_keyed_vectors(planted):
     src_mapped, tgt = planted
     assert isinstance(transform_keyed_vectors(src_mapped, np.eye(24)), KeyedVectors)
+
+
+def test_empty_dictionary_is_reported_as_empty():
+    import numpy as np
+    import pytest
+
+    from sklearn_l1align.gensim import dictionary_to_pairs, keyed_vectors_from_arrays
+
+    kv = keyed_vectors_from_arrays(["a", "b"], np.eye(2))
+    with pytest.raises(ValueError, match="dictionary is empty"):
+        dictionary_to_pairs([], kv, kv)

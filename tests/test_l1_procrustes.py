@@ -379,3 +379,28 @@ def test_clone_and_nested_params():
     c.set_params(solver__integrator="cayley", dictionary__k=5)
     assert c.solver.integrator == "cayley" and a.solver.integrator == "vode"
     assert c.dictionary.k == 5 and a.dictionary.k == 7
+
+
+def test_interrupt_stops_further_refinement_rounds():
+    """An interrupted solve ends fit: no further round starts after the user asked to stop."""
+    import numpy as np
+    import pytest
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sklearn_l1align import CSLSDictionaryBuilder, L1ProcrustesAligner, StiefelFlowSolver
+
+    class Interrupting(StiefelFlowSolver):
+        def solve(self, A, B, initial=None, callback=None):
+            def stop(t, M, loss):
+                raise KeyboardInterrupt
+
+            return super().solve(A, B, initial=initial, callback=stop)
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 8))
+    aligner = L1ProcrustesAligner(dictionary=CSLSDictionaryBuilder(max_rank=None),
+                                  solver=Interrupting(integrator="cayley"), n_refinements=3)
+    with pytest.warns(ConvergenceWarning):
+        aligner.fit(X, X + 0.01 * rng.normal(size=X.shape))
+    assert len(aligner.solver_results_) == 1
+    assert aligner.solver_result_.stop_reason == "interrupted"

@@ -58,9 +58,8 @@ def smoothed_abs_derivative(R, alpha):
     # transposed R, np.sign would return a Fortran-ordered g and ravel a copy).
     g = np.sign(R, order="C")
     limit = SATURATION / alpha
-    mask = np.abs(R)
-    np.less_equal(mask, limit, out=mask)
-    small = np.flatnonzero(mask)
+    # A boolean mask: np.flatnonzero on bools is ~10x faster than on a float array.
+    small = np.flatnonzero(np.abs(R) <= limit)
     if small.size:
         # Evaluated in float64 whatever R's dtype, then stored back.
         z = alpha * R.ravel()[small].astype(np.float64)

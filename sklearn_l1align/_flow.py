@@ -108,11 +108,12 @@ def tangent_projection(M, G):
     exactly orthogonal; it is kept so that a VODE trajectory that drifts off the
     manifold is integrated as the published code integrates it.
     """
+    # ½M(MᵀG − GᵀM) + G − MMᵀG = G − M·sym(MᵀG), sym(X) = (X + Xᵀ)/2: the same matrix with
+    # two d×d×d products instead of three.
     MtG = M.T @ G
-    P = M @ skew(MtG)
-    P += G
-    P -= M @ MtG
-    return P
+    sym = MtG + MtG.T
+    sym *= 0.5
+    return G - M @ sym
 
 
 def cayley_step(M, Omega, h):

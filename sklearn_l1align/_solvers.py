@@ -187,7 +187,8 @@ class _Tracker:
     def over_budget(self):
         return self.budget is not None and time.perf_counter() - self.start > self.budget
 
-    def result(self, reason, message, t, extra=None):
+    def result(self, reason, message, t, extra=None, stacklevel=3):
+        """Build the SolverResult; ``stacklevel`` makes a warning point at the caller of ``solve``."""
         res = SolverResult(
             rotation=self.M, loss=float(self.loss), initial_loss=float(self.losses[0]),
             loss_curve=np.asarray(self.losses), times=np.asarray(self.times),
@@ -200,7 +201,7 @@ class _Tracker:
         vlog(logger, self.verbose, 1, "%s: %s (loss %.6g -> %.6g, %d steps, %.2f s)",
              res.stop_reason.value, message, res.initial_loss, res.loss, res.n_steps, res.wall_time)
         if res.stop_reason in WARN_REASONS:
-            warnings.warn(message, ConvergenceWarning, stacklevel=4)
+            warnings.warn(message, ConvergenceWarning, stacklevel=stacklevel)
         return res
 
 
@@ -390,6 +391,13 @@ class StiefelFlowSolver(BaseEstimator):
                 + " to go further")
         return None
 
+    def _finish(self, track, stop):
+        """Result of a flow run; a loop that ran out of steps has reached the horizon."""
+        if stop is None:
+            stop = (StopReason.MAX_TIME, f"reached the horizon max_time={self.max_time:g}")
+        # result <- _finish <- _run_* <- solve <- the caller
+        return track.result(*stop, t=track.times[-1], stacklevel=5)
+
     def _run_vode(self, A, B, M0, track):
         d = M0.shape[0]
         alpha = self.alpha
@@ -440,9 +448,7 @@ class StiefelFlowSolver(BaseEstimator):
         except KeyboardInterrupt:
             stop = (StopReason.INTERRUPTED,
                     f"interrupted at t={track.times[-1]:.3g}; returning the best map so far")
-        if stop is None:
-            stop = (StopReason.MAX_TIME, f"reached the horizon max_time={self.max_time:g}")
-        return track.result(*stop, t=track.times[-1])
+        return self._finish(track, stop)
 
     def _run_cayley(self, A, B, M, R, track):
         h = self.cayley_step
@@ -464,6 +470,4 @@ class StiefelFlowSolver(BaseEstimator):
         except KeyboardInterrupt:
             stop = (StopReason.INTERRUPTED,
                     f"interrupted at t={track.times[-1]:.3g}; returning the best map so far")
-        if stop is None:
-            stop = (StopReason.MAX_TIME, f"reached the horizon max_time={self.max_time:g}")
-        return track.result(*stop, t=track.times[-1])
+        return self._finish(track, stop)

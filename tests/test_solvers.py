@@ -201,6 +201,43 @@ def test_gemm_float32_matches_float64():
     assert r64.loss_curve[-1] < 0.95 * r64.initial_loss
 
 
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+def test_vode_runs_scipys_own_blas_on_one_thread_and_leaves_numpys_alone():
+    before = _blas_threads()
+    scipy_libs = [p for p in before if "scipy.libs" in p]
+    if len(before) < 2 or not scipy_libs:
+        pytest.skip("NumPy and SciPy share one BLAS here: there is no second pool to limit")
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(2, user_api="blas"):
+        base = _blas_threads()
+        with _solvers._scipy_own_blas_single_thread():
+            inside = _blas_threads()
+        assert _blas_threads() == base
+    for path, n in base.items():
+        assert inside[path] == (1 if path in scipy_libs else n)
+
+
+def test_vode_answer_does_not_depend_on_the_blas_thread_limit(monkeypatch):
+    # VODE's vector work is elementwise, so one or two threads in SciPy's pool give the
+    # same trajectory bit for bit; d = 120 makes the state (14,400) long enough to thread.
+    A, B, _, _ = outlier_problem(600, 120, seed=3)
+    kw = dict(max_time=5e-6, min_decrease=None, ortho_tol=1.0)
+    limited = StiefelFlowSolver(**kw).solve(A, B)
+    import contextlib
+
+    monkeypatch.setattr(_solvers, "_scipy_own_blas_single_thread", contextlib.nullcontext)
+    free = StiefelFlowSolver(**kw).solve(A, B)
+    assert limited.n_rhs == free.n_rhs
+    assert_array_equal(limited.loss_curve, free.loss_curve)
+    assert_array_equal(limited.rotation, free.rotation)
+
+
 def test_vode_caps_bdf_order_at_5():
     # Documented: VODE silently reduces order=15 to 5 for BDF, so the two runs are identical,
     # while a lower cap does change the run (the parameter does reach VODE).

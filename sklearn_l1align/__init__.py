@@ -2,7 +2,7 @@
 
 from ._dictionary import CSLSDictionaryBuilder, mean_topk_similarity
 from ._l1_procrustes import L1ProcrustesAligner
-from ._minimize import HuberContinuationSolver, RiemannianSubgradientSolver
+from ._minimize import ADMMSolver, HuberContinuationSolver, RiemannianSubgradientSolver
 from ._normalize import EmbeddingNormalizer, normalize_embeddings
 from ._procrustes import ProcrustesAligner, procrustes_rotation
 from .parallel import align_many
@@ -11,6 +11,7 @@ from ._solvers import SolverResult, StiefelFlowSolver, StopReason
 __version__ = "0.1.0"
 
 __all__ = [
+    "ADMMSolver",
     "CSLSDictionaryBuilder",
     "EmbeddingNormalizer",
     "HuberContinuationSolver",

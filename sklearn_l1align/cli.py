@@ -67,7 +67,7 @@ from . import __version__
 from . import io as l1io
 from ._dictionary import CSLSDictionaryBuilder
 from ._l1_procrustes import L1ProcrustesAligner
-from ._minimize import HuberContinuationSolver
+from ._minimize import ADMMSolver, HuberContinuationSolver
 from ._procrustes import ProcrustesAligner
 from ._solvers import StiefelFlowSolver, StopReason
 from .gensim import (
@@ -105,7 +105,7 @@ _DEFAULT_NORMALIZE = ["unit", "center", "unit"]
 _EMBEDDING_SUFFIXES = (".vec", ".txt", ".bin")
 #: Dropped dictionary pairs quoted in a JSON report.
 _REPORT_EXAMPLES = 20
-_SOLVERS = ("cayley", "vode", "huber")
+_SOLVERS = ("cayley", "vode", "huber", "admm")
 _DEMO_BASENAME = "demo.fr-ru"
 
 
@@ -303,6 +303,8 @@ def _make_solver(name, time_budget=None, verbose=0):
         return StiefelFlowSolver(integrator="cayley", time_budget=time_budget, verbose=verbose)
     if name == "vode":
         return StiefelFlowSolver(time_budget=time_budget, verbose=verbose)
+    if name == "admm":
+        return ADMMSolver(time_budget=time_budget, verbose=verbose)
     return HuberContinuationSolver(time_budget=time_budget, verbose=verbose)
 
 
@@ -675,7 +677,7 @@ def _add_l1_options(parser):
     parser.add_argument("--solver", choices=_SOLVERS, default="cayley",
                         help="l1 solver: cayley (the paper's flow, fast Cayley integrator; "
                              "default), vode (the paper's VODE integration), huber (a true "
-                             "l1 minimiser)")
+                             "l1 minimiser), admm (another l1 minimiser, by ADMM)")
     parser.add_argument("--n-refinements", type=_non_negative_int, default=0, metavar="K",
                         help="further l1 rounds, each re-inducing the dictionary (default 0)")
     parser.add_argument("--time-budget", type=_positive_float, metavar="S",

@@ -1,4 +1,4 @@
-"""Tests of the true ℓ1 minimisers: ``RiemannianSubgradientSolver`` and ``HuberContinuationSolver``."""
+"""Tests of the true ℓ1 minimisers: ``RiemannianSubgradientSolver``, ``HuberContinuationSolver``, ``ADMMSolver``."""
 
 import warnings
 
@@ -9,16 +9,17 @@ from sklearn.exceptions import ConvergenceWarning
 
 from _helpers import planted_problem
 from sklearn_l1align import (
+    ADMMSolver,
     HuberContinuationSolver,
     RiemannianSubgradientSolver,
     StiefelFlowSolver,
     StopReason,
     procrustes_rotation,
 )
-from sklearn_l1align._flow import l1_loss
+from sklearn_l1align._flow import l1_loss, skew
 from test_solvers import check_result_invariants, outlier_problem, solve_expecting_interrupt
 
-MINIMISERS = [RiemannianSubgradientSolver, HuberContinuationSolver]
+MINIMISERS = [RiemannianSubgradientSolver, HuberContinuationSolver, ADMMSolver]
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +56,40 @@ def test_huber_goes_at_least_as_far_as_subgradient(planted):
     assert mus[0] > 0
 
 
-def test_minimum_is_local_minimum_of_l1(planted):
+def test_admm_and_huber_find_the_same_minimum(planted):
+    # Two unrelated methods (a smoothing path and a splitting) land on the same minimum.
+    A, B, R, M2 = planted
+    hub = HuberContinuationSolver().solve(A, B, initial=M2)
+    admm = ADMMSolver().solve(A, B, initial=M2)
+    assert admm.stop_reason is StopReason.CONVERGED
+    assert admm.loss == pytest.approx(hub.loss, rel=1e-4)
+    assert np.linalg.norm(admm.rotation - hub.rotation) < 1e-2
+    # At the end the split has closed, and y = ρU is an ℓ1 subgradient that nearly certifies
+    # Riemannian stationarity: ||skew(MᵀAᵀy)|| / ||Aᵀy|| is small, where the plain sign
+    # subgradient gives no such certificate even at the planted rotation.
+    y = np.sign(A @ R - B)
+    sign_measure = np.linalg.norm(skew(R.T @ A.T @ y)) / np.linalg.norm(A.T @ y)
+    assert sign_measure > 0.5
+    assert admm.extra["certificate"] < 0.05
+    assert admm.extra["primal_residual"] <= 1e-3 * np.linalg.norm(A @ admm.rotation - B)
+
+
+def test_admm_rho_schedule():
+    A, B, _, _ = outlier_problem(300, 10, seed=16)
+    res = ADMMSolver(rho=3.0, rho_growth=1.05).solve(A, B)
+    assert res.stop_reason is StopReason.CONVERGED
+    # ρ grows after every iteration but the one that converged.
+    assert res.extra["rho"] == pytest.approx(3.0 * 1.05 ** (res.n_steps - 1), rel=1e-12)
+    fixed = ADMMSolver(rho=3.0, rho_growth=1.0, max_iter=5).solve
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        assert fixed(A, B).extra["rho"] == 3.0
+
+
+@pytest.mark.parametrize("cls", MINIMISERS)
+def test_minimum_is_local_minimum_of_l1(planted, cls):
     # No small rotation in any of a few random directions lowers the loss of the answer much.
     A, B, _, M2 = planted
-    res = HuberContinuationSolver().solve(A, B, initial=M2)
+    res = cls().solve(A, B, initial=M2)
     rng = np.random.default_rng(0)
     d = A.shape[1]
     for _ in range(10):
@@ -116,7 +147,8 @@ def test_stop_time_budget(small, cls):
 
 
 @pytest.mark.parametrize("cls, at", [(RiemannianSubgradientSolver, 2), (HuberContinuationSolver, 2),
-                                     (HuberContinuationSolver, 40)])  # 40: inside a Huber stage
+                                     (HuberContinuationSolver, 40),  # 40: inside a Huber stage
+                                     (ADMMSolver, 2)])
 def test_stop_interrupted(small, cls, at):
     A, B = small
     seen = []
@@ -138,14 +170,16 @@ def test_stop_interrupted(small, cls, at):
     check_result_invariants(res, A, B, ortho_tol=1e-12, monotone=cls is RiemannianSubgradientSolver)
 
 
-def test_stop_max_iter(small):
+@pytest.mark.parametrize("cls", [RiemannianSubgradientSolver, ADMMSolver])
+def test_stop_max_iter(small, cls):
     A, B = small
     with pytest.warns(ConvergenceWarning, match="max_iter=1 iterations done; raise max_iter"):
-        res = RiemannianSubgradientSolver(max_iter=1).solve(A, B)
+        res = cls(max_iter=1).solve(A, B)
     assert res.stop_reason is StopReason.MAX_ITER
     assert res.n_steps == 1 and res.t == 1
-    assert res.loss < res.initial_loss
-    check_result_invariants(res, A, B, ortho_tol=1e-12)
+    if cls is RiemannianSubgradientSolver:
+        assert res.loss < res.initial_loss
+    check_result_invariants(res, A, B, ortho_tol=1e-12, monotone=cls is RiemannianSubgradientSolver)
 
 
 @pytest.mark.parametrize("cls", MINIMISERS)
@@ -155,7 +189,9 @@ def test_converged_message_and_no_warning(small, cls):
         warnings.simplefilter("error", ConvergenceWarning)
         res = cls().solve(A, B)
     assert res.stop_reason is StopReason.CONVERGED
-    assert ("min_angle" in res.message) if cls is RiemannianSubgradientSolver else ("Huber stages" in res.message)
+    expected = {RiemannianSubgradientSolver: "min_angle", HuberContinuationSolver: "Huber stages",
+                ADMMSolver: "the split closed"}
+    assert expected[cls] in res.message
 
 
 def test_subgradient_accepts_only_descent(small):
@@ -181,7 +217,10 @@ def test_non_orthogonal_initial_raises(small, cls):
 @pytest.mark.parametrize("cls, param", [(RiemannianSubgradientSolver, {"max_iter": 0}),
                                         (HuberContinuationSolver, {"mu_factor": 1.0}),
                                         (HuberContinuationSolver, {"gtol": 1.0}),
-                                        (RiemannianSubgradientSolver, {"init_angle": -0.1})])
+                                        (RiemannianSubgradientSolver, {"init_angle": -0.1}),
+                                        (ADMMSolver, {"rho_growth": 0.5}),
+                                        (ADMMSolver, {"rho": 0.0}),
+                                        (ADMMSolver, {"window": 0})])
 def test_bad_parameters_raise(small, cls, param):
     with pytest.raises(ValueError, match=f"'{next(iter(param))}' parameter of {cls.__name__}"):
         cls(**param).solve(*small)

@@ -1,9 +1,11 @@
 """What every aligner shares: input checks, dictionary resolution, transform and score."""
 
+import inspect
 import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -150,3 +152,27 @@ class _BaseAligner(TransformerMixin, BaseEstimator):
         tags.target_tags.single_output = False
         tags.input_tags.sparse = False
         return tags
+
+
+def pairs_fit_parameter(estimator):
+    """The fit parameter that takes the seed pairs: ``"pairs"``, ``"step__pairs"``, or None.
+
+    In a Pipeline it is the first step whose ``fit`` accepts ``pairs``, so a normaliser
+    placed first is skipped, and later aligners induce their own dictionaries.
+    """
+    if isinstance(estimator, Pipeline):
+        for name, step in estimator.steps:
+            if step is None or (isinstance(step, str) and step == "passthrough"):
+                continue
+            inner = pairs_fit_parameter(step)
+            if inner is not None:
+                return f"{name}__{inner}"
+        return None
+    fit = getattr(estimator, "fit", None)
+    if fit is None:
+        return None
+    try:
+        parameters = inspect.signature(fit).parameters
+    except (TypeError, ValueError):
+        return None
+    return "pairs" if "pairs" in parameters else None

@@ -341,7 +341,6 @@ class HuberContinuationSolver(BaseEstimator):
         g0 = np.linalg.norm(Om)
         C, Q = f, 1.0
         tau = self.init_angle / max(g0, np.finfo(float).tiny)
-        prev = None
         for _ in range(self.stage_iter):
             if track.over_budget():
                 return M, R, it, StopReason.TIME_BUDGET

@@ -14,16 +14,15 @@ pickle-free ``.npz`` that cannot run code when loaded, and apply it with
 files can run arbitrary code when loaded: never load one from an untrusted source.
 """
 
-import inspect
 import logging
 import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from gensim.models import KeyedVectors
-from sklearn.pipeline import Pipeline
 
 from . import io as _io
+from ._base import pairs_fit_parameter as _pairs_parameter
 from ._dictionary import topk_neighbors
 from ._normalize import normalize_embeddings
 from .metrics import bli_precision
@@ -461,30 +460,6 @@ def dictionary_to_pairs(dictionary, kv_src, kv_tgt, *, lowercase=False):
 
 
 # --------------------------------------------------------------------------- estimators
-
-
-def _pairs_parameter(estimator):
-    """The fit parameter that takes the seed pairs: ``"pairs"``, ``"step__pairs"``, or None.
-
-    In a Pipeline it is the first step whose ``fit`` accepts ``pairs``, so a normaliser
-    placed first is skipped, and later aligners induce their own dictionaries.
-    """
-    if isinstance(estimator, Pipeline):
-        for name, step in estimator.steps:
-            if step is None or (isinstance(step, str) and step == "passthrough"):
-                continue
-            inner = _pairs_parameter(step)
-            if inner is not None:
-                return f"{name}__{inner}"
-        return None
-    fit = getattr(estimator, "fit", None)
-    if fit is None:
-        return None
-    try:
-        parameters = inspect.signature(fit).parameters
-    except (TypeError, ValueError):
-        return None
-    return "pairs" if "pairs" in parameters else None
 
 
 def _seed_pairs(seed_dictionary, kv_src, kv_tgt):

@@ -7,7 +7,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from .gensim import _pairs_parameter
+from ._base import pairs_fit_parameter as _pairs_parameter
 
 logger = logging.getLogger(__name__)
 

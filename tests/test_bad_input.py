@@ -27,6 +27,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn_l1align import (
     CSLSDictionaryBuilder,
     EmbeddingNormalizer,
+    ADMMSolver,
     HuberContinuationSolver,
     L1ProcrustesAligner,
     ProcrustesAligner,
@@ -377,6 +378,9 @@ CASES = [
     Case("initial-subgradient", "non-orthogonal ``initial``", "``RiemannianSubgradientSolver.solve``",
          "ValueError", "initial must be orthogonal: max|MᵀM − I| <= 1e-05. Got 0.21 instead",
          _act(RiemannianSubgradientSolver().solve, X, Y, initial=_not_orthogonal())),
+    Case("initial-admm", "non-orthogonal ``initial``", "``ADMMSolver.solve``",
+         "ValueError", "initial must be orthogonal: max|MᵀM − I| <= 1e-05. Got 0.21 instead",
+         _act(ADMMSolver().solve, X, Y, initial=_not_orthogonal())),
     Case("initial-shape", "``initial`` of the wrong shape", "``StiefelFlowSolver().solve``", "ValueError",
          "initial must have shape (4, 4). Got (3, 3) instead",
          _act(StiefelFlowSolver().solve, X, Y, initial=np.eye(3))),

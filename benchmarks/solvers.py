@@ -12,6 +12,8 @@ first reached the published loop's final loss.
     python benchmarks/solvers.py                       # everything, VODE runs to its own stop
     python benchmarks/solvers.py --vode-budget 120     # cap each VODE run at 120 s
     python benchmarks/solvers.py --published-budget 300  # cap only the published loop
+    python benchmarks/solvers.py --rows huber admm       # only some rows (no ratio column
+                                                         # without the published row)
     python benchmarks/solvers.py --problems synthetic --base strong
 
 The real problems start from the "strong" base (ℓ2 on the whole train split) or the paper's
@@ -60,7 +62,10 @@ def time_to_reach(res_losses, res_walls, target):
     return float(res_walls[hit[0]]) if hit.size else float("nan")
 
 
-def run_problem(name, A, B, evaluate, vode_budget, iter_rounds, published_budget=None):
+ROWS = ("published", "vode", "cayley", "subgradient", "huber", "admm", "iterative")
+
+
+def run_problem(name, A, B, evaluate, vode_budget, iter_rounds, published_budget=None, rows_wanted=ROWS):
     d = A.shape[1]
     rows = []
     p0 = evaluate(np.eye(d)) if evaluate else None
@@ -78,42 +83,48 @@ def run_problem(name, A, B, evaluate, vode_budget, iter_rounds, published_budget
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # budget stops are reported in the table instead
-        pub = published_l1_refine(A.astype(np.float32), B.astype(np.float32), np.eye(d),
-                                  time_budget=published_budget)
-        loss0 = float(pub["losses"][0])
-        add("VODE, published loop", pub["H"], loss0, pub["loss"],
-            float(np.max(np.abs(pub["H"].T @ pub["H"] - np.eye(d)))), f"{pub['n_rhs']} rhs",
-            pub["wall"], stop=f"{pub['stop']} at t={pub['t']:.2e}")
-        target = pub["loss"]
+        target = None
+        if "published" in rows_wanted:
+            pub = published_l1_refine(A.astype(np.float32), B.astype(np.float32), np.eye(d),
+                                      time_budget=published_budget)
+            loss0 = float(pub["losses"][0])
+            add("VODE, published loop", pub["H"], loss0, pub["loss"],
+                float(np.max(np.abs(pub["H"].T @ pub["H"] - np.eye(d)))), f"{pub['n_rhs']} rhs",
+                pub["wall"], stop=f"{pub['stop']} at t={pub['t']:.2e}")
+            target = pub["loss"]
         solvers = [
-            ("VODE, StiefelFlowSolver", StiefelFlowSolver(time_budget=vode_budget)),
-            ("Cayley h=5e-5, t<=5e-3", StiefelFlowSolver(integrator="cayley")),
-            ("Cayley h=5e-5, to t=5e-3 (no min_decrease)", StiefelFlowSolver(integrator="cayley", min_decrease=None)),
-            ("RiemannianSubgradientSolver", RiemannianSubgradientSolver()),
-            ("HuberContinuationSolver", HuberContinuationSolver()),
-            ("ADMMSolver", ADMMSolver()),
+            ("vode", "VODE, StiefelFlowSolver", StiefelFlowSolver(time_budget=vode_budget)),
+            ("cayley", "Cayley h=5e-5, t<=5e-3", StiefelFlowSolver(integrator="cayley")),
+            ("cayley", "Cayley h=5e-5, to t=5e-3 (no min_decrease)",
+             StiefelFlowSolver(integrator="cayley", min_decrease=None)),
+            ("subgradient", "RiemannianSubgradientSolver", RiemannianSubgradientSolver()),
+            ("huber", "HuberContinuationSolver", HuberContinuationSolver()),
+            ("admm", "ADMMSolver", ADMMSolver()),
         ]
-        for label, solver in solvers:
+        for key, label, solver in solvers:
+            if key not in rows_wanted:
+                continue
             res = solver.solve(A, B)
             unit = "iters" if "Solver" in label and "Stiefel" not in label else "rhs"
             add(label, res.rotation, res.initial_loss, res.loss, res.orthogonality_error,
                 f"{res.n_rhs} {unit}", res.wall_time, res.loss_curve, res.wall_times,
                 stop=f"{res.stop_reason.value} at t={res.t:.3g}")
-    for row in rows[1:]:
-        if row["losses"] is not None:
+    for row in rows:
+        if row["losses"] is not None and target is not None:
             row["reach"] = time_to_reach(row["losses"], row["walls"], target)
-    if iter_rounds:
+    if iter_rounds and "iterative" in rows_wanted:
         for label, M, loss0, loss, wall, npairs in iter_rounds():
             add(label, M, loss0, loss, float(np.max(np.abs(M.T @ M - np.eye(d)))), f"{npairs} pairs", wall)
 
-    base_wall = rows[0]["wall"]
+    base_wall = rows[0]["wall"] if target is not None else float("nan")
     print(f"\n### {name}: {A.shape[0]} pairs x {d} dims" + (f"; CSLS P@1 at start {p0.precision[1]:.4f}" if p0 else ""))
     print("\n| solver | wall s | ratio to published | t to VODE loss (s) | Δ ℓ1 loss | max abs(MᵀM − I) | work | stop |"
           + (" CSLS P@1 | McNemar p |" if evaluate else ""))
     print("|---|---|---|---|---|---|---|---|" + ("---|---|" if evaluate else ""))
     for r in rows:
         reach = r.get("reach", float("nan"))
-        line = (f"| {r['label']} | {r['wall']:.2f} | {r['wall'] / base_wall:.4f} | "
+        ratio = r["wall"] / base_wall
+        line = (f"| {r['label']} | {r['wall']:.2f} | {'' if np.isnan(ratio) else f'{ratio:.4f}'} | "
                 f"{'' if np.isnan(reach) else f'{reach:.2f}'} | {r['dloss']:.2f} | {r['ortho']:.1e} | "
                 f"{r['work']} | {r['stop']} |")
         if evaluate:
@@ -159,6 +170,8 @@ def main():
     ap.add_argument("--published-budget", type=float, default=None,
                     help="wall-clock cap (s) for the published loop only; default: --vode-budget")
     ap.add_argument("--rounds", type=int, default=5, help="iterative ℓ1 rounds")
+    ap.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS),
+                    help="which rows to run (default: all)")
     args = ap.parse_args()
     if args.published_budget is None:
         args.published_budget = args.vode_budget
@@ -170,13 +183,13 @@ def main():
         if prob == "synthetic":
             A, B, _ = synthetic()
             run_problem("synthetic 2,000 x 300, 10% outliers", A, B, None, args.vode_budget, None,
-                        args.published_budget)
+                        args.published_budget, args.rows)
             continue
         src, tgt = prob.split("-")
         for base in (["strong", "paper"] if args.base == "both" else [args.base]):
             A, B, evaluate, iterative = real_problem(src, tgt, base, args.rounds)
             run_problem(f"{src}→{tgt}, {base} base", A, B, evaluate, args.vode_budget, iterative,
-                        args.published_budget)
+                        args.published_budget, args.rows)
 
 
 if __name__ == "__main__":

@@ -427,7 +427,8 @@ class ADMMSolver(BaseEstimator):
 
     See Also
     --------
-    HuberContinuationSolver : Usually reaches the same minimum in fewer seconds.
+    HuberContinuationSolver : A smoothing path to a minimum; faster, but on the real fr/ru
+        problems it stopped at a 7% higher ℓ1 loss after its five stages.
     RiemannianSubgradientSolver : Accept-or-reject subgradient steps.
 
     References

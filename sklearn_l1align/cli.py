@@ -22,7 +22,10 @@ without the normalisation baked in (see below).
 
 The output folder is checked before any work starts. All outputs are first written
 into a hidden staging folder beside them and moved into place together at the end,
-so an error or Ctrl-C leaves earlier outputs as they were and no partial file.
+so an error or Ctrl-C leaves earlier outputs as they were and no partial file. A run
+killed outright (SIGKILL) while moving them can leave its hidden
+``.l1align-<host>-<pid>-*.partial`` folder; the next run that writes to the same folder
+removes it, with a warning.
 
 **Normalisation.**
 Every command normalises *both* inputs as it reads them, with ``--normalize`` (default
@@ -54,6 +57,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -183,12 +187,52 @@ def _sigint_deferred():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _staging_prefix(pid=None):
+    """``.l1align-<host>-<pid>-``: whose staging folder it is, so a dead run's can be found."""
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
+    return f".l1align-{host}-{os.getpid() if pid is None else pid}-"
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (or cannot tell): leave its folder alone
+    return True
+
+
+def _remove_stale_staging(parent):
+    """Remove staging folders that a run on this host left when it was killed (SIGKILL, power loss).
+
+    Only folders named by :func:`_staging_prefix` for this host whose process is gone are
+    touched; a live run's folder, or another host's on a shared file system, is left alone.
+    """
+    host_prefix = _staging_prefix(0)[: -len("0-")]
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(host_prefix) and name.endswith(".partial") and entry.is_dir()):
+            continue
+        pid = name[len(host_prefix):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+            logger.warning("Removed %s, the staging folder of an earlier run (pid %s) that was killed "
+                           "before it could finish writing.", entry, pid)
+
+
 class _StagedOutputs:
     """Write outputs into hidden staging folders beside them; move them all into place on commit.
 
     Each file is itself written atomically by :mod:`sklearn_l1align.io`; staging adds
     that a run's files replace the old ones together, or not at all. On any exception
-    (including KeyboardInterrupt) the staging folders are removed.
+    (including KeyboardInterrupt) the staging folders are removed. A folder left by a run
+    that was killed outright (named with its host and pid) is removed by the next run that
+    writes to the same place.
     """
 
     def __init__(self, finals):
@@ -200,7 +244,8 @@ class _StagedOutputs:
         for final in self.finals:
             parent = final.parent
             if parent not in self.folders:
-                self.folders[parent] = Path(tempfile.mkdtemp(dir=parent, prefix=".l1align-",
+                _remove_stale_staging(parent)
+                self.folders[parent] = Path(tempfile.mkdtemp(dir=parent, prefix=_staging_prefix(),
                                                              suffix=".partial"))
             self.staged[final] = self.folders[parent] / final.name
         return self

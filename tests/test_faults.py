@@ -338,3 +338,30 @@ def test_killed_cli_run_leaves_earlier_outputs_intact(previous_run, sig, status)
         assert lines[-1].startswith("l1align: interrupted")
     # Byte for byte the same files, and nothing else (no staging folder, no temporary file).
     assert _snapshot(folder) == before
+
+
+def test_next_run_removes_the_staging_folder_of_a_killed_run(tmp_path):
+    # A SIGKILL while the outputs are being moved into place leaves the hidden staging
+    # folder behind. The next run writing there removes it, but only if its process is gone
+    # and it was made on this host; a live run's folder and another host's are left alone.
+    from sklearn_l1align.cli import _staging_prefix
+
+    _write_inputs(tmp_path, n=300, d=20)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{_staging_prefix(dead.pid)}abc123.partial"
+    live = tmp_path / f"{_staging_prefix(os.getpid())}def456.partial"
+    foreign = tmp_path / f".l1align-otherhost-{dead.pid}-ghi789.partial"
+    for folder in (stale, live, foreign):
+        folder.mkdir()
+        (folder / "out.vec").write_text("half-written")
+    cmd, env = _cli(tmp_path, "--refine", "none")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert not stale.exists()
+    assert f"Removed {stale}" in done.stderr and f"(pid {dead.pid})" in done.stderr
+    assert live.is_dir() and foreign.is_dir()
+    assert (tmp_path / "out.vec").is_file()
+    # Nothing else hidden is left by the run itself.
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == sorted(
+        [live.name, foreign.name])

@@ -61,8 +61,6 @@ def _subgradient_phase(A, B, M, R, loss, track, *, angle, min_angle, max_iter, t
             # No angle down to min_angle lowers the loss: this iteration made no step.
             return M, R, loss, it - 1, StopReason.CONVERGED
         track.accept(M, loss, t0 + it)
-        if track.callback is not None:
-            track.callback(t0 + it, M, loss)
         vlog(logger, track.verbose, 2, "subgradient it %d: loss %.8g angle %.3g", it, loss, angle)
     return M, R, loss, it, StopReason.MAX_ITER
 
@@ -87,6 +85,17 @@ _COMMON_CONSTRAINTS = {
     "time_budget": [Interval(numbers.Real, 0, None, closed="left"), None],
     "verbose": ["verbose"],
 }
+
+
+def _stop_message(solver, reason, converged):
+    """The message of a minimiser's stop: ``converged`` says what its convergence test met."""
+    if reason is StopReason.CONVERGED:
+        return converged
+    if reason is StopReason.MAX_ITER:
+        return f"max_iter={solver.max_iter} iterations done; raise max_iter to go further"
+    if reason is StopReason.TIME_BUDGET:
+        return f"time_budget={solver.time_budget} s ran out; raise time_budget"
+    return "interrupted; returning the best map so far"
 
 
 def _start(solver, A, B, initial, callback):
@@ -180,13 +189,9 @@ class RiemannianSubgradientSolver(BaseEstimator):
                 max_iter=self.max_iter)
         except KeyboardInterrupt:
             it, reason = len(track.losses) - 1, StopReason.INTERRUPTED
-        messages = {
-            StopReason.CONVERGED: f"no step of at least min_angle={self.min_angle:g} rad lowers the ℓ1 loss",
-            StopReason.MAX_ITER: f"max_iter={self.max_iter} iterations done; raise max_iter to go further",
-            StopReason.TIME_BUDGET: f"time_budget={self.time_budget} s ran out; raise time_budget",
-            StopReason.INTERRUPTED: "interrupted; returning the best map so far",
-        }
-        return track.result(reason, messages[reason], t=it)
+        message = _stop_message(
+            self, reason, f"no step of at least min_angle={self.min_angle:g} rad lowers the ℓ1 loss")
+        return track.result(reason, message, t=it)
 
 
 class HuberContinuationSolver(BaseEstimator):
@@ -318,12 +323,9 @@ class HuberContinuationSolver(BaseEstimator):
         except KeyboardInterrupt:
             # The phase or stage that was interrupted did not hand back its count.
             it, reason = int(track.times[-1]), StopReason.INTERRUPTED
-        messages = {
-            StopReason.CONVERGED: f"finished {len(mus)} Huber stages (final μ = {mus[-1] if mus else 0:.3g})",
-            StopReason.TIME_BUDGET: f"time_budget={self.time_budget} s ran out; raise time_budget",
-            StopReason.INTERRUPTED: "interrupted; returning the best map so far",
-        }
-        return track.result(reason, messages[reason], t=it, extra={"mu": mus})
+        message = _stop_message(
+            self, reason, f"finished {len(mus)} Huber stages (final μ = {mus[-1] if mus else 0:.3g})")
+        return track.result(reason, message, t=it, extra={"mu": mus})
 
     def _huber_stage(self, A, B, M, R, mu, track, it):
         """BB + nonmonotone Armijo descent of Σ huber_μ(AM − B). Returns (M, R, it, reason)."""
@@ -362,8 +364,6 @@ class HuberContinuationSolver(BaseEstimator):
             it += 1
             l1 = float(np.abs(R_new).sum())
             track.accept(M_new, l1, it)
-            if track.callback is not None:
-                track.callback(it, M_new, l1)
             vlog(logger, track.verbose, 2, "huber μ=%.3g it %d: huber %.8g l1 %.8g", mu, it, f_new, l1)
             # Barzilai–Borwein step from the change in the point and in the Riemannian gradient.
             S = M_new - M
@@ -513,8 +513,6 @@ class ADMMSolver(BaseEstimator):
                 l1 = float(np.abs(R).sum())
                 primal = float(np.linalg.norm(gap))
                 track.accept(M, l1, it)
-                if track.callback is not None:
-                    track.callback(it, M, l1)
                 vlog(logger, track.verbose, 2, "admm it %d: l1 %.8g primal %.3g rho %.3g", it, l1, primal, rho)
                 recent = track.losses[-self.window:]
                 if (it >= self.window and max(recent) - min(recent) <= self.tol * l1
@@ -528,12 +526,8 @@ class ADMMSolver(BaseEstimator):
         y = rho * U
         Ay = A.T @ y
         cert = float(np.linalg.norm(skew(M.T @ Ay)) / max(np.linalg.norm(Ay), np.finfo(float).tiny))
-        messages = {
-            StopReason.CONVERGED: f"the ℓ1 loss settled to tol={self.tol:g} over {self.window} iterations "
-                                  "and the split closed",
-            StopReason.MAX_ITER: f"max_iter={self.max_iter} iterations done; raise max_iter to go further",
-            StopReason.TIME_BUDGET: f"time_budget={self.time_budget} s ran out; raise time_budget",
-            StopReason.INTERRUPTED: "interrupted; returning the best map so far",
-        }
-        return track.result(reason, messages[reason], t=it,
+        message = _stop_message(
+            self, reason, f"the ℓ1 loss settled to tol={self.tol:g} over {self.window} iterations "
+                          "and the split closed")
+        return track.result(reason, message, t=it,
                             extra={"rho": float(rho), "primal_residual": primal, "certificate": cert})

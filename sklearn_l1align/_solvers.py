@@ -205,12 +205,18 @@ class _Tracker:
         self.n_rhs = 0
 
     def accept(self, M, loss, t):
-        """Record an iterate; it becomes the answer if its loss is no higher than the best."""
+        """Record an iterate and pass it to the callback.
+
+        It becomes the answer if its loss is no higher than the best. A callback that raises
+        ``KeyboardInterrupt`` does so after the iterate is recorded.
+        """
         if loss <= self.loss:
             self.M, self.loss = M, loss
         self.losses.append(loss)
         self.times.append(t)
         self.walls.append(time.perf_counter() - self.start)
+        if self.callback is not None:
+            self.callback(t, M, loss)
 
     def over_budget(self):
         return self.budget is not None and time.perf_counter() - self.start > self.budget
@@ -409,8 +415,6 @@ class StiefelFlowSolver(BaseEstimator):
                 f"kept the map at t={track.times[-1]:.3g}")
         decrease = track.loss - loss_new
         track.accept(M_new, loss_new, t)
-        if track.callback is not None:
-            track.callback(t, M_new, loss_new)
         vlog(logger, self.verbose, 2, "t=%.3e loss=%.8g ortho=%.2e", t, loss_new, err)
         if per_step_min is not None and decrease < per_step_min:
             return StopReason.SMALL_DECREASE, (

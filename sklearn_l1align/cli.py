@@ -187,10 +187,15 @@ def _sigint_deferred():
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _host_staging_prefix():
+    """``.l1align-<host>-``: the start of every staging folder made on this host."""
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
+    return f".l1align-{host}-"
+
+
 def _staging_prefix(pid=None):
     """``.l1align-<host>-<pid>-``: whose staging folder it is, so a dead run's can be found."""
-    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
-    return f".l1align-{host}-{os.getpid() if pid is None else pid}-"
+    return f"{_host_staging_prefix()}{os.getpid() if pid is None else pid}-"
 
 
 def _pid_alive(pid):
@@ -209,7 +214,7 @@ def _remove_stale_staging(parent):
     Only folders named by :func:`_staging_prefix` for this host whose process is gone are
     touched; a live run's folder, or another host's on a shared file system, is left alone.
     """
-    host_prefix = _staging_prefix(0)[: -len("0-")]
+    host_prefix = _host_staging_prefix()
     try:
         entries = list(Path(parent).iterdir())
     except OSError:

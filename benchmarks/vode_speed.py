@@ -11,6 +11,7 @@ the speed-up is left once the published code is given the same thread fix.
 
     python benchmarks/vode_speed.py                 # synthetic 3,000 x 300 with outliers
     python benchmarks/vode_speed.py --real fr-ru    # the induced fr->ru dictionary
+    python benchmarks/vode_speed.py --profile       # where a right-hand side's time goes
 """
 
 import argparse
@@ -51,13 +52,69 @@ def real(pair):
     return Xb[pairs[:, 0]], Y[pairs[:, 1]]
 
 
+def profile(A, B, steps):
+    """ms per right-hand side, in total and in its parts, with and without the thread limit."""
+    import contextlib
+
+    import sklearn_l1align._solvers as solvers
+    from sklearn_l1align import _flow
+
+    spent = {}
+
+    def timed(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.perf_counter() - t0
+        setattr(module, name, wrapper)
+        return original
+
+    saved = {(m, n): timed(m, n) for m, n in [(solvers, "smoothed_gradient"), (solvers, "tangent_projection"),
+                                               (_flow, "residual"), (_flow, "smoothed_abs_derivative")]}
+    limit = solvers._scipy_own_blas_single_thread
+    print("\n| SciPy's BLAS | ms / rhs | gradient (AM − B, sign work, Aᵀg) | of which AM − B | sign work "
+          "| projection |\n|---|---|---|---|---|---|")
+    try:
+        for label, ctx in (("default threads", contextlib.nullcontext), ("1 thread (the package)", limit)):
+            solvers._scipy_own_blas_single_thread = ctx
+            spent.clear()
+            t0 = time.perf_counter()
+            res = StiefelFlowSolver(max_time=steps * 1e-6, min_decrease=None, ortho_tol=1.0).solve(
+                A.astype(np.float32), B.astype(np.float32))
+            total = time.perf_counter() - t0
+            per = {k: 1e3 * v / res.n_rhs for k, v in spent.items()}
+            print(f"| {label} | {1e3 * total / res.n_rhs:.1f} | {per['smoothed_gradient']:.1f} | "
+                  f"{per['residual']:.1f} | {per['smoothed_abs_derivative']:.1f} | "
+                  f"{per['tangent_projection']:.1f} |")
+    finally:
+        solvers._scipy_own_blas_single_thread = limit
+        for (module, name), original in saved.items():
+            setattr(module, name, original)
+    A32 = A.astype(np.float32)
+    M32 = np.eye(A.shape[1], dtype=np.float32)
+    ts = []
+    for _ in range(20):
+        t0 = time.perf_counter()
+        A32 @ M32
+        A32.T @ A32
+        ts.append(time.perf_counter() - t0)
+    print(f"\nThe two float32 GEMMs alone, outside VODE: {1e3 * np.median(ts):.1f} ms (median of 20)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--real", default=None, help="fr-ru or ru-fr (needs ../shared/data)")
     ap.add_argument("--steps", type=int, default=15, help="output steps of 1e-6 per run")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--profile", action="store_true", help="time the parts of a right-hand side instead")
     args = ap.parse_args()
     A, B = real(args.real) if args.real else synthetic()
+    if args.profile:
+        return profile(A, B, args.steps)
     n, d = A.shape
     horizon = args.steps * 1e-6
     variants = {"float64": [], "float32": []}

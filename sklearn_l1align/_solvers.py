@@ -150,8 +150,8 @@ def _scipy_own_blas_single_thread():
     SciPy and NumPy wheels each bundle an OpenBLAS with its own thread pool. VODE's vector
     work over the d²-long state goes through SciPy's copy, the right-hand side's GEMMs through
     NumPy's. With two threads in each pool on two cores, the idle pool's spinning threads take
-    the cores from the busy one: measured with ``benchmarks/vode_speed.py``, the VODE path ran
-    2.6× faster per output step with SciPy's pool on one thread and the same answer. When the
+    the cores from the busy one: measured with ``benchmarks/vode_speed.py --profile``, a
+    right-hand side took 2.8× less time with SciPy's pool on one thread, with the same answer. When the
     two packages share one BLAS (conda, system packages) there is nothing to separate and this
     does nothing; it also does nothing without threadpoolctl (a scikit-learn dependency).
     """

@@ -344,7 +344,7 @@ def test_next_run_removes_the_staging_folder_of_a_killed_run(tmp_path):
     # A SIGKILL while the outputs are being moved into place leaves the hidden staging
     # folder behind. The next run writing there removes it, but only if its process is gone
     # and it was made on this host; a live run's folder and another host's are left alone.
-    from sklearn_l1align.cli import _staging_prefix
+    from sklearn_l1align.io._atomic import staging_prefix as _staging_prefix
 
     _write_inputs(tmp_path, n=300, d=20)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -35,14 +35,13 @@ import gzip
 import json
 import logging
 import os
-import stat
-import tempfile
 import warnings
 import zipfile
 import zlib
-from pathlib import Path
 
 import numpy as np
+
+from ._atomic import atomic_save_npz, atomic_write, check_output_path, is_binary_name  # noqa: F401 (re-exported for the readers)
 
 __all__ = [
     "EmbeddingFormatError",
@@ -127,201 +126,6 @@ class EmbeddingFormatError(ValueError):
 
     def __reduce__(self):
         return type(self), (self.filename, self.lineno, self.reason)
-
-
-# --------------------------------------------------------------------------
-# Atomic writes
-# --------------------------------------------------------------------------
-
-
-def _new_file_mode():
-    """Permission bits a plain ``open(path, "w")`` would give a new file."""
-    # mkstemp creates files readable by the owner only; restore the usual
-    # 0o666 & ~umask. Reading the umask through os.umask would briefly change
-    # it for every thread, so read it from /proc where available.
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o644
-
-
-def _check_output_path(path):
-    """Return ``path`` as a Path after checking its folder exists."""
-    path = Path(os.fspath(path))
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"Cannot write '{path}': the output folder '{folder}' does not exist. "
-            "Create it first."
-        )
-    if path.is_dir():
-        raise IsADirectoryError(
-            f"The output path must be a file. Got the existing folder '{path}' instead."
-        )
-    return path
-
-
-@contextlib.contextmanager
-def atomic_write(path, mode="w", encoding="utf-8"):
-    """Open a file for writing that appears at ``path`` only when complete.
-
-    The data are written to a temporary file in the same folder as ``path``,
-    which is flushed, synced and moved over ``path`` with :func:`os.replace`
-    when the ``with`` block ends normally. If the block raises, the temporary
-    file is removed and a file already at ``path`` is left untouched.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination file. Its folder must exist.
-    mode : {"w", "wb"}, default="w"
-        Text or binary mode.
-    encoding : str, default="utf-8"
-        Text encoding; ignored in binary mode.
-
-    Yields
-    ------
-    file : file object
-        The temporary file, open for writing.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the folder of ``path`` does not exist; raised before anything is
-        written.
-    IsADirectoryError
-        If ``path`` is an existing folder.
-    ValueError
-        If ``mode`` is not ``"w"`` or ``"wb"``.
-
-    See Also
-    --------
-    atomic_save_npz : Atomic, pickle-free ``.npz`` archives.
-    write_word2vec : Writes embeddings through this function.
-
-    Notes
-    -----
-    A new file gets the permissions ``open`` would give it (``0o666`` minus
-    the umask); a replaced file keeps its permissions.
-
-    Examples
-    --------
-    >>> import json, os, tempfile
-    >>> from sklearn_l1align.io import atomic_write
-    >>> folder = tempfile.mkdtemp()
-    >>> report = os.path.join(folder, "report.json")
-    >>> with atomic_write(report) as f:
-    ...     json.dump({"precision_at_1": 0.45}, f)
-    >>> with open(report) as f:
-    ...     json.load(f)
-    {'precision_at_1': 0.45}
-    >>> try:
-    ...     with atomic_write(report) as f:
-    ...         _ = f.write("{half a rep")
-    ...         raise RuntimeError("interrupted")
-    ... except RuntimeError:
-    ...     pass
-    >>> with open(report) as f:  # the old report survives
-    ...     json.load(f)
-    {'precision_at_1': 0.45}
-    >>> sorted(os.listdir(folder))  # and no temporary file is left
-    ['report.json']
-    """
-    if mode not in ("w", "wb"):
-        raise ValueError(f"mode must be 'w' or 'wb'. Got {mode!r} instead.")
-    path = _check_output_path(path)
-    try:
-        file_mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        file_mode = _new_file_mode()
-    fd, tmp_name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        if mode == "wb":
-            handle = os.fdopen(fd, "wb")
-        else:
-            handle = os.fdopen(fd, "w", encoding=encoding, newline="")
-        with handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, file_mode)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-
-
-def _npz_entry_info(name):
-    # A fixed timestamp makes archives with equal content byte-identical.
-    info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-    info.external_attr = 0o644 << 16
-    return info
-
-
-def atomic_save_npz(path, arrays, *, compressed=False):
-    """Save arrays to a pickle-free ``.npz`` archive, atomically.
-
-    Readable with ``np.load(path, allow_pickle=False)``. Unlike
-    :func:`numpy.savez`, object arrays are refused instead of pickled, the
-    name is used as given (no ``.npz`` is appended) and the output is
-    byte-for-byte reproducible.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination file. Its folder must exist.
-    arrays : mapping of str to array-like
-        The arrays to store, by name.
-    compressed : bool, default=False
-        Whether to deflate the entries, as :func:`numpy.savez_compressed`.
-
-    Raises
-    ------
-    ValueError
-        If an array has the object dtype (it would need pickle).
-    FileNotFoundError
-        If the folder of ``path`` does not exist.
-
-    See Also
-    --------
-    atomic_write : The underlying atomic file.
-    save_mapping : Saves an orthogonal mapping with metadata.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> from sklearn_l1align.io import atomic_save_npz
-    >>> path = os.path.join(tempfile.mkdtemp(), "arrays.npz")
-    >>> atomic_save_npz(path, {"x": np.arange(3)}, compressed=True)
-    >>> with np.load(path, allow_pickle=False) as data:
-    ...     data["x"].tolist()
-    [0, 1, 2]
-    """
-    checked = {}
-    for name, value in arrays.items():
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"Array names must be non-empty strings. Got {name!r} instead.")
-        array = np.asanyarray(value)
-        if array.dtype.hasobject:
-            raise ValueError(
-                f"Array {name!r} must not have the object dtype, which would need "
-                f"pickle. Got dtype {array.dtype} instead."
-            )
-        checked[name] = array
-    compression = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
-    with atomic_write(path, "wb") as raw:
-        with zipfile.ZipFile(raw, mode="w", compression=compression, allowZip64=True) as archive:
-            for name, array in checked.items():
-                with archive.open(_npz_entry_info(name), mode="w", force_zip64=True) as entry:
-                    np.lib.format.write_array(entry, array, allow_pickle=False)
 
 
 # --------------------------------------------------------------------------
@@ -669,11 +473,6 @@ def _read_binary_rows(stream, path, count, dim, stop_at, buffer, vocab, progress
             return
 
 
-def _is_binary_name(path):
-    name = os.fspath(path).lower()
-    return name.endswith(".bin") or name.endswith(".bin.gz")
-
-
 def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=np.float32):
     """Read word embeddings in the word2vec text or binary format.
 
@@ -749,7 +548,7 @@ def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=n
     if dtype.kind != "f":
         raise ValueError(f"dtype must be a floating dtype. Got {dtype} instead.")
     if binary is None:
-        binary = _is_binary_name(path_str)
+        binary = is_binary_name(path_str)
 
     vocab = _VocabularyFilter(path_str, lowercase)
     progress = _Progress()
@@ -929,7 +728,7 @@ def write_word2vec(path, words, vectors, *, binary=False):
                 f"{float32_max:.4g} in absolute value. Got {largest:.4g} instead."
             )
     path_str = os.fspath(path)
-    if _is_binary_name(path_str) and not binary:
+    if is_binary_name(path_str) and not binary:
         logger.warning(
             "Writing the text format to %s, whose name suggests the binary format; "
             "read it back with binary=False.",

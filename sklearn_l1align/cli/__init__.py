@@ -55,11 +55,8 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
-import socket
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -67,14 +64,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from . import io as l1io
-from ._dictionary import CSLSDictionaryBuilder
-from ._l1_procrustes import L1ProcrustesAligner
-from ._minimize import ADMMSolver, HuberContinuationSolver
-from ._procrustes import ProcrustesAligner
-from ._solvers import StiefelFlowSolver, StopReason
-from .gensim import (
+from .. import __version__
+from .. import io as l1io
+from ..io._atomic import StagedOutputs, check_output_path, is_binary_name
+from .._dictionary import CSLSDictionaryBuilder
+from .._l1_procrustes import L1ProcrustesAligner
+from .._procrustes import ProcrustesAligner
+from .. import ADMMSolver, HuberContinuationSolver, StiefelFlowSolver, StopReason
+from ..gensim import (
     align,
     dictionary_to_pairs,
     evaluate_bli,
@@ -156,123 +153,6 @@ def output_paths(out):
     }
 
 
-def _check_output(path, inputs=()):
-    """Fail before any work if ``path`` cannot be written or would overwrite an input."""
-    path = Path(path)
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"The output folder '{folder}' must exist. Got a path to a missing folder "
-            f"('{path}') instead; create the folder first."
-        )
-    if path.is_dir():
-        raise IsADirectoryError(f"The output must be a file. Got the folder '{path}' instead.")
-    for given in inputs:
-        if given is not None and Path(given).exists() and Path(given).resolve() == path.resolve():
-            raise ValueError(f"An output must not overwrite an input. Got '{path}' as both instead.")
-
-
-@contextlib.contextmanager
-def _sigint_deferred():
-    """Hold Ctrl-C back while the outputs are moved into place, so they move together."""
-    can_block = (hasattr(signal, "pthread_sigmask")
-                 and threading.current_thread() is threading.main_thread())
-    if not can_block:
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _host_staging_prefix():
-    """``.l1align-<host>-``: the start of every staging folder made on this host."""
-    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
-    return f".l1align-{host}-"
-
-
-def _staging_prefix(pid=None):
-    """``.l1align-<host>-<pid>-``: whose staging folder it is, so a dead run's can be found."""
-    return f"{_host_staging_prefix()}{os.getpid() if pid is None else pid}-"
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists (or cannot tell): leave its folder alone
-    return True
-
-
-def _remove_stale_staging(parent):
-    """Remove staging folders that a run on this host left when it was killed (SIGKILL, power loss).
-
-    Only folders named by :func:`_staging_prefix` for this host whose process is gone are
-    touched; a live run's folder, or another host's on a shared file system, is left alone.
-    """
-    host_prefix = _host_staging_prefix()
-    try:
-        entries = list(Path(parent).iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        if not (name.startswith(host_prefix) and name.endswith(".partial") and entry.is_dir()):
-            continue
-        pid = name[len(host_prefix):].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            shutil.rmtree(entry, ignore_errors=True)
-            logger.warning("Removed %s, the staging folder of an earlier run (pid %s) that was killed "
-                           "before it could finish writing.", entry, pid)
-
-
-class _StagedOutputs:
-    """Write outputs into hidden staging folders beside them; move them all into place on commit.
-
-    Each file is itself written atomically by :mod:`sklearn_l1align.io`; staging adds
-    that a run's files replace the old ones together, or not at all. On any exception
-    (including KeyboardInterrupt) the staging folders are removed. A folder left by a run
-    that was killed outright (named with its host and pid) is removed by the next run that
-    writes to the same place.
-    """
-
-    def __init__(self, finals):
-        self.finals = [Path(p) for p in finals]
-        self.folders = {}
-        self.staged = {}
-
-    def __enter__(self):
-        for final in self.finals:
-            parent = final.parent
-            if parent not in self.folders:
-                _remove_stale_staging(parent)
-                self.folders[parent] = Path(tempfile.mkdtemp(dir=parent, prefix=_staging_prefix(),
-                                                             suffix=".partial"))
-            self.staged[final] = self.folders[parent] / final.name
-        return self
-
-    def __getitem__(self, final):
-        return self.staged[Path(final)]
-
-    def commit(self):
-        with _sigint_deferred():
-            for final, staged in self.staged.items():
-                if final.exists():
-                    # A replaced file keeps its permissions, as io.atomic_write does.
-                    os.chmod(staged, final.stat().st_mode & 0o7777)
-                os.replace(staged, final)
-        logger.info("Wrote %s.", ", ".join(str(p) for p in self.finals))
-
-    def __exit__(self, exc_type, exc, tb):
-        for folder in self.folders.values():
-            shutil.rmtree(folder, ignore_errors=True)
-        return False
-
-
 def _jsonable(value):
     """Convert NumPy values, paths and enums for :func:`json.dump`."""
     if isinstance(value, dict):
@@ -294,11 +174,6 @@ def _write_json(path, report):
     with l1io.atomic_write(path) as f:
         json.dump(_jsonable(report), f, indent=2, ensure_ascii=False, allow_nan=False)
         f.write("\n")
-
-
-def _is_binary_name(path):
-    name = os.fspath(path).lower()
-    return name.endswith(".bin") or name.endswith(".bin.gz")
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -332,7 +207,7 @@ def _read_spaces(args):
     for label, path in (("source", args.src), ("target", args.tgt)):
         with _timed(f"Reading the {label} embeddings {path}"):
             kv = read_keyed_vectors(path, max_vocab=args.max_vocab, lowercase=args.lowercase,
-                                    binary=_is_binary_name(path))
+                                    binary=is_binary_name(path))
         logger.info("%s: %d words of dimension %d.", path, len(kv.index_to_key), kv.vector_size)
         spaces.append(kv)
     kv_src, kv_tgt = spaces
@@ -436,10 +311,10 @@ def _format_bli(evaluation, title):
 
 def _write_outputs(paths, kv_raw, rotation, metadata, report):
     """Write ``kv_raw @ rotation``, the mapping and the report; all appear together or none."""
-    with _StagedOutputs(paths.values()) as staged:
+    with StagedOutputs(paths.values()) as staged:
         with _timed(f"Writing {paths['vectors']}") as t:
             write_keyed_vectors(transform_keyed_vectors(kv_raw, rotation), staged[paths["vectors"]],
-                                binary=_is_binary_name(paths["vectors"]))
+                                binary=is_binary_name(paths["vectors"]))
             l1io.save_mapping(staged[paths["mapping"]], rotation, metadata=_jsonable(metadata))
         report["seconds"]["write"] = t["seconds"]
         report["outputs"] = {key: str(path) for key, path in paths.items()}
@@ -479,7 +354,7 @@ def _cmd_align(args):
     start = time.perf_counter()
     paths = output_paths(args.output)
     for path in paths.values():
-        _check_output(path, inputs=(args.src, args.tgt, args.seed_dict, args.eval_dict))
+        check_output_path(path, inputs=(args.src, args.tgt, args.seed_dict, args.eval_dict))
     seed_words = l1io.read_dictionary(args.seed_dict, lowercase=args.lowercase)
     test_words = (None if args.eval_dict is None
                   else l1io.read_dictionary(args.eval_dict, lowercase=args.lowercase))
@@ -527,7 +402,7 @@ def _cmd_refine(args):
     start = time.perf_counter()
     paths = output_paths(args.output)
     for path in paths.values():
-        _check_output(path, inputs=(args.src, args.tgt, args.eval_dict))
+        check_output_path(path, inputs=(args.src, args.tgt, args.eval_dict))
     test_words = (None if args.eval_dict is None
                   else l1io.read_dictionary(args.eval_dict, lowercase=args.lowercase))
     kv_raw, kv_src, kv_tgt = _read_spaces(args)
@@ -572,7 +447,7 @@ def _print_run_summary(report, paths):
 def _cmd_evaluate(args):
     start = time.perf_counter()
     if args.json is not None:
-        _check_output(args.json, inputs=(args.src, args.tgt, args.dict))
+        check_output_path(args.json, inputs=(args.src, args.tgt, args.dict))
     test_words = l1io.read_dictionary(args.dict, lowercase=args.lowercase)
     _, kv_src, kv_tgt = _read_spaces(args)
     evaluation = _evaluate_step(kv_src, kv_tgt, test_words, "reading", csls_k=args.csls_k)
@@ -587,14 +462,14 @@ def _cmd_evaluate(args):
         report.update(_bli_report(evaluation))
         del report["steps"]
         report["seconds"]["total"] = time.perf_counter() - start
-        with _StagedOutputs([args.json]) as staged:
+        with StagedOutputs([args.json]) as staged:
             _write_json(staged[args.json], report)
             staged.commit()
     return EXIT_OK
 
 
 def _cmd_demo(args):
-    from .datasets import load_demo
+    from ..datasets import load_demo
 
     start = time.perf_counter()
     paths = None

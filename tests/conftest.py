@@ -1,6 +1,9 @@
-"""Shared fixtures: the real evaluation data in ``../shared/data`` (skipped when absent).
+"""Shared fixtures, and the one skip rule for real-data tests.
 
-``requires_shared_data`` (a skip marker) lives in ``_helpers`` so test modules can import it.
+The real evaluation data lives in ``../shared/data`` (``_helpers.SHARED_DATA``, defined once).
+A test that needs it carries ``@pytest.mark.realdata``; when the data is absent (a user's fresh
+clone) every such test is skipped here, with the path in the reason. The fixtures below skip too,
+for tests that use them without the marker.
 """
 
 import pytest
@@ -8,6 +11,15 @@ import pytest
 from _helpers import SHARED_DATA, has_shared_data, read_muse_pairs, read_vectors, requires_shared_data
 
 __all__ = ["requires_shared_data"]
+
+
+def pytest_collection_modifyitems(config, items):
+    if has_shared_data():
+        return
+    skip = pytest.mark.skip(reason=f"real evaluation data not found in {SHARED_DATA}")
+    for item in items:
+        if "realdata" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,15 @@
 """ℓ1 orthogonal Procrustes refinement (Peng, Lin & Stevenson 2021, Algorithm 1)."""
 
-import logging
+import time
 
 import numpy as np
-from sklearn.base import _fit_context, clone
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods
 
 from ._base import _BaseAligner
 from ._dictionary import CSLSDictionaryBuilder
-from ._logging import vlog
 from ._solvers import StiefelFlowSolver, StopReason
-
-logger = logging.getLogger(__name__)
+from ._validation import orthogonality_error
 
 __all__ = ["L1ProcrustesAligner"]
 
@@ -27,18 +25,41 @@ class L1ProcrustesAligner(_BaseAligner):
     Parameters
     ----------
     dictionary : CSLSDictionaryBuilder or "paired", default=None
-        How to get the pairs. None means
-        ``CSLSDictionaryBuilder(k=10, direction="mutual", max_rank=10000)``, the paper's
-        CSLS-10 mutual dictionary. ``"paired"``: row ``i`` of ``X`` translates row ``i``
-        of ``y``. Pairs passed to :meth:`fit` are used as given for the first round.
+        How to get the pairs. None means ``CSLSDictionaryBuilder()``, the paper's
+        CSLS-10 mutual dictionary over the 10,000 most frequent words. ``"paired"``:
+        row ``i`` of ``X`` translates row ``i`` of ``y``. Pairs passed to :meth:`fit`
+        are used as given for the first round.
     solver : object with a ``solve(A, B, initial=None)`` method, default=None
         None means ``StiefelFlowSolver()``, the paper's VODE flow with the paper's
         settings. ``StiefelFlowSolver(integrator="cayley")`` follows the same flow
         orders of magnitude faster; :class:`HuberContinuationSolver` minimises the
-        ℓ1 loss rather than following the flow to a horizon.
+        ℓ1 loss rather than following the flow to a horizon. Its ``time_budget`` is the
+        budget of the whole run of rounds: each round gets what the earlier ones left,
+        and no round starts once it is spent. A returned rotation that is not finite and
+        orthogonal (max|MᵀM − I| > 1e-3) is refused with a ValueError.
     n_refinements : int, default=0
         Further rounds: map ``X`` with the current rotation, re-induce the dictionary,
         and solve again from there. Needs a dictionary builder.
+    validation : float in (0, 1), "unsupervised" or None, default=None
+        Validated refinement, scored from entry 0 = the input space as given (no
+        refinement), then after each ℓ1 round. A float holds out that share of the
+        seed ``pairs``' source words (``random_state``): the rounds fit on the rest, the
+        held-out words score each entry by CSLS-10 P@1 over the whole target
+        vocabulary, the best entry is kept only when it beats entry 0 by more than
+        noise (``validation_tol``), and the kept number of rounds is refitted on all the
+        pairs. ``"unsupervised"`` uses MUSE's criterion instead (no seed needed, no
+        refit). ``validation_pairs`` passed to :meth:`fit` score the entries instead;
+        the input space must not have been fitted on them (an ℓ2 base fitted on the
+        held-out pairs favours entry 0), which
+        :func:`~sklearn_l1align.model_selection.select_refinement` takes care of.
+    validation_tol : float, default=1.0
+        Noise threshold of the paired comparison, in standard deviations (see
+        :func:`~sklearn_l1align.model_selection.significant_gain`).
+    refinement_dictionary : {"induced", "seed+induced"}, default="induced"
+        The dictionary of the rounds after the first: the induced pairs (Algorithm 1),
+        or the seed pairs beside them (PROC-B style).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the held-out split of ``validation``.
     verbose : int, default=0
         0 silent, 1 a line per round; the solver has its own ``verbose``.
 
@@ -60,6 +81,10 @@ class L1ProcrustesAligner(_BaseAligner):
         Number of pairs in each round.
     refinement_losses_ : list of tuple of float
         ``(start, end)`` ℓ1 loss of each round, over that round's pairs.
+    validation_scores_ : list of float
+        With validation only: the score of the input space, then of each round.
+    best_round_ : int
+        With validation only: the kept entry (0: no refinement, ``rotation_`` is the identity).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 
@@ -98,83 +123,78 @@ class L1ProcrustesAligner(_BaseAligner):
 
     _parameter_constraints = {
         **_BaseAligner._parameter_constraints,
-        "dictionary": [CSLSDictionaryBuilder, StrOptions({"paired"}), None],
         "solver": [HasMethods(["solve"]), None],
     }
 
-    def __init__(self, dictionary=None, solver=None, n_refinements=0, verbose=0):
+    _identity_is_round_zero = True
+
+    #: Largest max|MᵀM − I| accepted from a solver: a flow round ends within its
+    #: ortho_tol (1e-5) of the manifold; anything far beyond is a broken solver.
+    _ORTHO_ACCEPT = 1e-3
+
+    def __init__(self, dictionary=None, solver=None, n_refinements=0, *, validation=None,
+                 validation_tol=1.0, refinement_dictionary="induced", random_state=None,
+                 verbose=0):
         self.dictionary = dictionary
         self.solver = solver
         self.n_refinements = n_refinements
+        self.validation = validation
+        self.validation_tol = validation_tol
+        self.refinement_dictionary = refinement_dictionary
+        self.random_state = random_state
         self.verbose = verbose
 
-    def _resolved(self):
-        dictionary = self.dictionary
-        if dictionary is None:
-            dictionary = CSLSDictionaryBuilder(k=10, direction="mutual", max_rank=10000)
-        elif isinstance(dictionary, str) and dictionary != "paired":
-            raise ValueError(
-                f"dictionary must be a CSLSDictionaryBuilder, 'paired' or None. Got {dictionary!r} instead."
-            )
+    def _resolve_dictionary(self):
+        return CSLSDictionaryBuilder() if self.dictionary is None else self.dictionary
+
+    def _check_rows(self, X, y):
+        for name, Z in (("X", X), ("y", y)):
+            if not np.any(Z):
+                raise ValueError(
+                    f"{name} must hold at least one non-zero row: the ℓ1 refinement compares "
+                    f"directions, which an all-zero space has none of. Got all {Z.shape[0]} rows "
+                    "equal to zero instead."
+                )
+
+    def _start_fit(self):
         # safe=False: any object with a ``solve`` method is accepted, not only estimators
         # (those without get_params are deep-copied).
-        solver = StiefelFlowSolver() if self.solver is None else clone(self.solver, safe=False)
-        return dictionary, solver
+        self._solver = StiefelFlowSolver() if self.solver is None else clone(self.solver, safe=False)
+        budget = getattr(self._solver, "time_budget", None)
+        self._deadline = None if budget is None else time.monotonic() + budget
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, pairs=None):
-        """Fit the ℓ1 refinement.
+    def _fit_round(self, X, y, pairs, M):
+        solver = self._solver
+        if self._deadline is not None:
+            # The budget is the run's: this round gets what the earlier rounds left.
+            solver.time_budget = max(self._deadline - time.monotonic(), 0.0)
+        A = np.asarray(X[pairs[:, 0]], dtype=np.float64)
+        B = np.asarray(y[pairs[:, 1]], dtype=np.float64)
+        # Algorithm 1 maps the source with the current M and solves from I;
+        # starting the solver at M on the unmapped A is the same problem.
+        result = solver.solve(A, B, initial=M)
+        rotation = np.asarray(result.rotation)
+        if rotation.shape != (X.shape[1], X.shape[1]) or not np.all(np.isfinite(rotation)) \
+                or orthogonality_error(rotation) > self._ORTHO_ACCEPT:
+            detail = (f"shape {rotation.shape}" if rotation.shape != (X.shape[1], X.shape[1])
+                      else "NaN or inf entries" if not np.all(np.isfinite(rotation))
+                      else f"max|MᵀM − I| = {orthogonality_error(rotation):.3g}")
+            raise ValueError(
+                f"The solver {type(solver).__name__} must return a finite orthogonal "
+                f"({X.shape[1]}, {X.shape[1]}) rotation (max|MᵀM − I| <= {self._ORTHO_ACCEPT:g}). "
+                f"Got {detail} instead."
+            )
+        stop = result.stop_reason == StopReason.INTERRUPTED or (
+            self._deadline is not None and time.monotonic() >= self._deadline)
+        return rotation, {
+            "result": result, "stop": stop,
+            "summary": (f"loss {result.initial_loss:.6g} -> {result.loss:.6g} "
+                        f"({result.stop_reason.value}, {result.wall_time:.1f} s)"),
+        }
 
-        Parameters
-        ----------
-        X : array-like of shape (n_src, n_features)
-            Source embeddings, already aligned to ``y`` (e.g. by :class:`ProcrustesAligner`).
-        y : array-like of shape (n_tgt, n_features)
-            Target embeddings; ``n_tgt`` may differ from ``n_src``.
-        pairs : array-like of shape (n_pairs, 2), default=None
-            (source row, target row) pairs to use instead of inducing a dictionary.
-
-        Returns
-        -------
-        self : L1ProcrustesAligner
-            The fitted aligner.
-        """
-        dictionary, solver = self._resolved()
-        builder_backup = self.dictionary
-        self.dictionary = dictionary  # so the shared checks see the resolved value
-        try:
-            X, y, pairs = self._validate_fit_inputs(X, y, pairs)
-            pairs = self._first_pairs(X, y, pairs)
-        finally:
-            self.dictionary = builder_backup
-        M = np.eye(X.shape[1])
-        self.solver_results_, self.dictionary_sizes_, self.refinement_losses_ = [], [], []
-        for rnd in range(1 + self.n_refinements):
-            if rnd > 0:
-                # A VODE round ends up to ortho_tol off the manifold; the next round starts
-                # from the nearest orthogonal matrix, or it would inherit that drift and stop
-                # at its first step on the orthogonality test (Eq. 8).
-                U, _, Vt = np.linalg.svd(M)
-                M = U @ Vt
-                pairs = dictionary.build(X @ M, y)
-            A = np.asarray(X[pairs[:, 0]], dtype=np.float64)
-            B = np.asarray(y[pairs[:, 1]], dtype=np.float64)
-            # Algorithm 1 maps the source with the current M and solves from I;
-            # starting the solver at M on the unmapped A is the same problem.
-            result = solver.solve(A, B, initial=M if rnd > 0 else None)
-            M = result.rotation
-            self.solver_results_.append(result)
-            self.dictionary_sizes_.append(len(pairs))
-            self.refinement_losses_.append((result.initial_loss, result.loss))
-            vlog(logger, self.verbose, 1, "l1 round %d: %d pairs, loss %.6g -> %.6g (%s, %.1f s)",
-                 rnd, len(pairs), result.initial_loss, result.loss, result.stop_reason.value,
-                 result.wall_time)
-            if result.stop_reason == StopReason.INTERRUPTED:
-                # The user asked to stop: keep the best map so far, start no further round.
-                break
-        self.rotation_ = M
-        self.dictionary_ = pairs
+    def _record(self, infos):
+        self.solver_results_ = [info["result"] for info in infos]
+        self.refinement_losses_ = [(r.initial_loss, r.loss) for r in self.solver_results_]
         self.solver_result_ = self.solver_results_[-1]
         self.loss_curve_ = self.solver_result_.loss_curve
         self.n_iter_ = sum(r.n_steps for r in self.solver_results_)
-        return self

@@ -1,14 +1,8 @@
 """ℓ2 orthogonal Procrustes: the closed-form baseline and MUSE-style self-learning."""
 
-import logging
-
 import numpy as np
-from sklearn.base import _fit_context
 
 from ._base import _BaseAligner
-from ._logging import vlog
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["ProcrustesAligner", "procrustes_rotation"]
 
@@ -53,15 +47,37 @@ class ProcrustesAligner(_BaseAligner):
 
     Parameters
     ----------
-    dictionary : "paired" or CSLSDictionaryBuilder, default="paired"
+    dictionary : None, "paired" or CSLSDictionaryBuilder, default=None
         Where the pairs come from. ``"paired"``: row ``i`` of ``X`` translates row
-        ``i`` of ``y``, or the ``pairs`` passed to :meth:`fit`. A
-        :class:`CSLSDictionaryBuilder` induces the pairs from ``X`` and ``y`` (the
-        paper's "ℓ2 refinement" baseline); with ``pairs`` given too, the pairs seed
-        the first round.
+        ``i`` of ``y``, or the ``pairs`` passed to :meth:`fit`. None: the same, with a
+        warning when :meth:`fit` gets no ``pairs`` (two vocabularies of equal size
+        are easily mistaken for paired rows). A :class:`CSLSDictionaryBuilder`
+        induces the pairs from ``X`` and ``y`` (the paper's "ℓ2 refinement"
+        baseline); with ``pairs`` given too, the pairs seed the first round.
     n_refinements : int, default=0
         Further rounds of MUSE-style self-learning: map ``X``, re-induce the dictionary
         with the builder, and solve again. Needs a :class:`CSLSDictionaryBuilder`.
+    validation : float in (0, 1), "unsupervised" or None, default=None
+        Validated refinement. A float holds out that share of the seed pairs' source
+        words (chosen with ``random_state``); the rounds are fitted on the rest and each
+        (round 0, the plain ℓ2 fit, included) is scored by CSLS-10 P@1 on the held-out
+        words over the whole target vocabulary. The best round is kept only when it
+        beats round 0 by more than noise (``validation_tol``); then the kept number of
+        rounds is refitted on all the seed pairs. ``"unsupervised"`` scores the rounds
+        by MUSE's criterion (:func:`~sklearn_l1align.model_selection.mean_csls_cosine`)
+        and keeps the best, with no refit. None: no validation. ``validation_pairs``
+        passed to :meth:`fit` score the rounds instead (no refit: the fit already used
+        every seed pair).
+    validation_tol : float, default=1.0
+        A refined round replaces round 0 only when, on the held-out source words, the
+        ``b`` words it alone gets right and the ``c`` words only round 0 gets right satisfy
+        ``b − c > validation_tol · sqrt(b + c)`` (see
+        :func:`~sklearn_l1align.model_selection.significant_gain`).
+    refinement_dictionary : {"induced", "seed+induced"}, default="induced"
+        The dictionary of the refinement rounds: the induced pairs only (MUSE), or the
+        seed pairs beside them (PROC-B, Glavaš et al. 2019).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the held-out split of ``validation``.
     verbose : int, default=0
         0 is silent; 1 logs a line per round.
 
@@ -75,6 +91,10 @@ class ProcrustesAligner(_BaseAligner):
         Number of pairs in each round.
     residuals_ : list of float
         ``||AM − B||_F`` over each round's pairs after its solve.
+    validation_scores_ : list of float
+        With validation only: the held-out score (or MUSE criterion) of round 0, 1, ...
+    best_round_ : int
+        With validation only: the kept round (0 is the plain ℓ2 fit).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
 
@@ -82,6 +102,7 @@ class ProcrustesAligner(_BaseAligner):
     --------
     L1ProcrustesAligner : Refinement of an aligned space by ℓ1 Procrustes.
     CSLSDictionaryBuilder : Dictionary induction.
+    sklearn_l1align.model_selection.select_refinement : Validated choice among refinements.
 
     References
     ----------
@@ -98,48 +119,26 @@ class ProcrustesAligner(_BaseAligner):
     >>> from sklearn_l1align import ProcrustesAligner
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(100, 5)); R = special_ortho_group.rvs(5, random_state=0)
-    >>> aligner = ProcrustesAligner().fit(X, X @ R)
+    >>> aligner = ProcrustesAligner(dictionary="paired").fit(X, X @ R)
     >>> bool(np.allclose(aligner.rotation_, R))
     True
     """
 
-    def __init__(self, dictionary="paired", n_refinements=0, verbose=0):
+    def __init__(self, dictionary=None, n_refinements=0, *, validation=None, validation_tol=1.0,
+                 refinement_dictionary="induced", random_state=None, verbose=0):
         self.dictionary = dictionary
         self.n_refinements = n_refinements
+        self.validation = validation
+        self.validation_tol = validation_tol
+        self.refinement_dictionary = refinement_dictionary
+        self.random_state = random_state
         self.verbose = verbose
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, pairs=None):
-        """Fit the orthogonal map.
+    def _fit_round(self, X, y, pairs, M):
+        A, B = X[pairs[:, 0]], y[pairs[:, 1]]
+        M = procrustes_rotation(A, B)
+        residual = float(np.linalg.norm(A @ M - B))
+        return M, {"residual": residual, "summary": f"||AM-B||_F = {residual:.6g}"}
 
-        Parameters
-        ----------
-        X : array-like of shape (n_src, n_features)
-            Source embeddings.
-        y : array-like of shape (n_tgt, n_features)
-            Target embeddings.
-        pairs : array-like of shape (n_pairs, 2), default=None
-            (source row, target row) translation pairs; ``X`` and ``y`` may then differ
-            in their number of rows.
-
-        Returns
-        -------
-        self : ProcrustesAligner
-            The fitted aligner.
-        """
-        X, y, pairs = self._validate_fit_inputs(X, y, pairs)
-        pairs = self._first_pairs(X, y, pairs)
-        self.dictionary_sizes_, self.residuals_ = [], []
-        M = None
-        for rnd in range(1 + self.n_refinements):
-            if rnd > 0:
-                pairs = self.dictionary.build(X @ M, y)
-            A, B = X[pairs[:, 0]], y[pairs[:, 1]]
-            M = procrustes_rotation(A, B)
-            res = float(np.linalg.norm(A @ M - B))
-            self.dictionary_sizes_.append(len(pairs))
-            self.residuals_.append(res)
-            vlog(logger, self.verbose, 1, "l2 round %d: %d pairs, ||AM-B||_F = %.6g", rnd, len(pairs), res)
-        self.rotation_ = M
-        self.dictionary_ = pairs
-        return self
+    def _record(self, infos):
+        self.residuals_ = [info["residual"] for info in infos]

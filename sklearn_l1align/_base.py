@@ -208,6 +208,13 @@ class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     #: True when entry 0 of the validation scores is the input space itself (M = I):
     #: the ℓ1 aligner refines a space that is already aligned; ℓ2's entry 0 is its first solve.
     _identity_is_round_zero = False
+    #: True when round 0 is itself a refinement round (ℓ1), so that with
+    #: ``refinement_dictionary="seed+induced"`` it already solves on seed ∪ induced pairs;
+    #: ℓ2's round 0 is the supervised fit on the seed alone.
+    _first_round_refines = False
+    #: True when a round on an unchanged dictionary would return the same map (ℓ2's closed
+    #: form), so the rounds stop at the dictionary's fixed point.
+    _stop_at_fixed_point = False
 
     def _resolve_dictionary(self):
         """The dictionary source: ``"paired"`` or an object with ``build(X_src, X_tgt)``."""
@@ -367,13 +374,22 @@ class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._start_fit()
         maps, infos, M = [], [], None
         for rnd in range(n_solves):
-            if rnd == 0:
-                pairs = seed if seed is not None else dictionary.build(X, y)
+            if rnd == 0 and seed is None:
+                pairs = dictionary.build(X, y)
+            elif rnd == 0:
+                union = (self._first_round_refines and not isinstance(dictionary, str)
+                         and self.refinement_dictionary == "seed+induced")
+                pairs = self._round_pairs(X, y, dictionary, seed) if union else seed
             else:
                 # A flow round ends up to its ortho_tol off the manifold; the next starts from
                 # the nearest orthogonal matrix, or it would inherit the drift (Eq. 8).
                 M = polar(M)
+                previous = pairs
                 pairs = self._round_pairs(X @ M.astype(X.dtype, copy=False), y, dictionary, seed)
+                if self._stop_at_fixed_point and np.array_equal(pairs, previous):
+                    vlog(logger, self.verbose, 1, "%s round %d: the dictionary is unchanged "
+                         "(a fixed point); no further round", type(self).__name__, rnd)
+                    break
             M, info = self._fit_round(X, y, pairs, M)
             info["pairs"] = pairs
             maps.append(M)

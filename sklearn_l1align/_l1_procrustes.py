@@ -56,8 +56,9 @@ class L1ProcrustesAligner(_BaseAligner):
         Noise threshold of the paired comparison, in standard deviations (see
         :func:`~sklearn_l1align.model_selection.significant_gain`).
     refinement_dictionary : {"induced", "seed+induced"}, default="induced"
-        The dictionary of the rounds after the first: the induced pairs (Algorithm 1),
-        or the seed pairs beside them (PROC-B style).
+        The rounds' dictionary: the induced pairs (Algorithm 1; pairs passed to
+        :meth:`fit` are then the first round's dictionary), or the seed ``pairs`` beside the
+        induced ones in every round (PROC-B style, Glavaš et al. 2019).
     random_state : int, RandomState instance or None, default=None
         Seeds the held-out split of ``validation``.
     verbose : int, default=0
@@ -127,6 +128,7 @@ class L1ProcrustesAligner(_BaseAligner):
     }
 
     _identity_is_round_zero = True
+    _first_round_refines = True
 
     #: Largest max|MᵀM − I| accepted from a solver: a flow round ends within its
     #: ortho_tol (1e-5) of the manifold; anything far beyond is a broken solver.

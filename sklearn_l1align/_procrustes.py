@@ -55,8 +55,10 @@ class ProcrustesAligner(_BaseAligner):
         induces the pairs from ``X`` and ``y`` (the paper's "ℓ2 refinement"
         baseline); with ``pairs`` given too, the pairs seed the first round.
     n_refinements : int, default=0
-        Further rounds of MUSE-style self-learning: map ``X``, re-induce the dictionary
-        with the builder, and solve again. Needs a :class:`CSLSDictionaryBuilder`.
+        At most this many further rounds of MUSE-style self-learning: map ``X``,
+        re-induce the dictionary with the builder, and solve again. The rounds stop
+        early at a fixed point (the re-induced dictionary equals the last one, so the
+        map would not change). Needs a :class:`CSLSDictionaryBuilder`.
     validation : float in (0, 1), "unsupervised" or None, default=None
         Validated refinement. A float holds out that share of the seed pairs' source
         words (chosen with ``random_state``); the rounds are fitted on the rest and each
@@ -133,6 +135,8 @@ class ProcrustesAligner(_BaseAligner):
         self.refinement_dictionary = refinement_dictionary
         self.random_state = random_state
         self.verbose = verbose
+
+    _stop_at_fixed_point = True
 
     def _fit_round(self, X, y, pairs, M):
         A, B = X[pairs[:, 0]], y[pairs[:, 1]]

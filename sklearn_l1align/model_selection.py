@@ -1,0 +1,742 @@
+"""Model selection for aligners: full-vocabulary BLI scoring and validated refinement.
+
+Two tools, one rule.
+
+* **Cross-validation with scikit-learn's own** :class:`~sklearn.model_selection.GridSearchCV`
+  and :func:`~sklearn.model_selection.cross_validate`. The samples are the *seed pairs*:
+  ``X`` is the ``(n_pairs, 2)`` array of (source row, target row) pairs. The meta-estimator
+  :class:`VocabularyAligner` holds the two vocabularies (in a read-only
+  :class:`Vocabularies`, which :func:`~sklearn.base.clone` shares instead of copying) and an
+  inner aligner or Pipeline. Its ``fit(pairs)`` fits the inner estimator on the *full*
+  vocabularies with the training fold's pairs; its ``score(pairs)`` maps the full source
+  vocabulary and scores the held-out fold's source words by CSLS-10 P@1 retrieval over the
+  full target vocabulary, exactly :func:`~sklearn_l1align.metrics.bli_precision`.
+  :class:`SeedWordKFold` makes folds of whole source words (a word with several gold
+  translations never straddles two folds).
+* **Validated refinement**, :func:`select_refinement`: hold out a share of the seed's
+  source words, fit the ℓ2 base and each candidate refinement on the rest, score every
+  step on the held-out words, keep a refinement only when it beats the base by more
+  than noise (:func:`significant_gain`), and refit the kept chain on all the seed pairs.
+"""
+
+import numbers
+import time
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._base import (
+    UNSUPERVISED_QUERIES,
+    holdout_source_words,
+    mean_csls_cosine,
+    pairs_fit_parameter,
+    significant_gain,
+)
+from ._dictionary import CSLSDictionaryBuilder
+from ._l1_procrustes import L1ProcrustesAligner
+from ._procrustes import ProcrustesAligner
+from ._solvers import StiefelFlowSolver
+from ._validation import check_pairs, check_real, check_same_dim
+from .metrics import bli_mrr, bli_precision, mcnemar_test
+
+__all__ = [
+    "RefinementSelection",
+    "SeedWordKFold",
+    "Vocabularies",
+    "VocabularyAligner",
+    "default_candidates",
+    "holdout_source_words",
+    "make_bli_scorer",
+    "mean_csls_cosine",
+    "select_refinement",
+    "significant_gain",
+    "source_word_groups",
+    "UNSUPERVISED_QUERIES",
+    "apply_chain",
+]
+
+
+# --------------------------------------------------------------------------- vocabularies
+class Vocabularies:
+    """The two full vocabularies, held read-only and shared by every clone.
+
+    :func:`~sklearn.base.clone` deep-copies non-estimator parameters; this holder's
+    ``__deepcopy__`` returns the holder itself, so a grid search over 20,000 × 300
+    vocabularies does not copy 24 MB per candidate and fold. The arrays are read-only
+    views, so no fit can change them for the others.
+
+    Parameters
+    ----------
+    X_src : array-like of shape (n_src, n_features)
+        Source embeddings (the whole source vocabulary).
+    X_tgt : array-like of shape (n_tgt, n_features)
+        Target embeddings (the whole target vocabulary).
+
+    Attributes
+    ----------
+    X_src, X_tgt : ndarray
+        Read-only views of the inputs (float32 or float64).
+
+    Examples
+    --------
+    >>> import copy
+    >>> import numpy as np
+    >>> from sklearn_l1align.model_selection import Vocabularies
+    >>> vocab = Vocabularies(np.eye(3), np.eye(3))
+    >>> copy.deepcopy(vocab) is vocab, vocab.X_src.flags.writeable
+    (True, False)
+    """
+
+    def __init__(self, X_src, X_tgt):
+        X_src = check_array(check_real(X_src, "X_src"), dtype=[np.float64, np.float32],
+                            input_name="X_src")
+        X_tgt = check_array(check_real(X_tgt, "X_tgt"), dtype=[np.float64, np.float32],
+                            input_name="X_tgt")
+        check_same_dim(X_src, X_tgt, names=("X_src", "X_tgt"))
+        self.X_src, self.X_tgt = X_src.view(), X_tgt.view()
+        self.X_src.flags.writeable = False
+        self.X_tgt.flags.writeable = False
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+    def __repr__(self):
+        return f"Vocabularies(X_src={self.X_src.shape}, X_tgt={self.X_tgt.shape})"
+
+
+def source_word_groups(pairs):
+    """Group labels for seed pairs: the source row, so all pairs of a word share a group.
+
+    Pass them as ``groups=`` to :class:`~sklearn.model_selection.GroupKFold` with the pairs
+    as ``X``; :class:`SeedWordKFold` does the same without ``groups``.
+
+    Parameters
+    ----------
+    pairs : array-like of shape (n_pairs, 2)
+        (source row, target row) pairs.
+
+    Returns
+    -------
+    groups : ndarray of shape (n_pairs,)
+        ``pairs[:, 0]``.
+
+    Examples
+    --------
+    >>> from sklearn_l1align.model_selection import source_word_groups
+    >>> source_word_groups([[3, 0], [3, 1], [5, 2]])
+    array([3, 3, 5])
+    """
+    return _as_pairs(pairs)[:, 0].copy()
+
+
+def _as_pairs(X):
+    pairs = np.asarray(X)
+    if pairs.ndim != 2 or pairs.shape[1] != 2:
+        raise ValueError(
+            "The samples must be seed pairs: an array of shape (n_pairs, 2) of (source row, "
+            f"target row) indices. Got an array of shape {pairs.shape} instead."
+        )
+    return pairs
+
+
+class SeedWordKFold(BaseCrossValidator):
+    """K folds of whole source words over an ``(n_pairs, 2)`` array of seed pairs.
+
+    The unit of cross-validation is a seed-dictionary source word: all the pairs of a
+    word fall in the same test fold, so no held-out word is seen, under another gold
+    translation, by the fit that is scored on it. The folds hold (nearly) equal numbers
+    of words; with ``shuffle`` the words are assigned at random, seeded by
+    ``random_state``.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of folds (at least 2).
+    shuffle : bool, default=True
+        Assign the words to folds at random; False keeps the order of the sorted word rows.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffle.
+
+    See Also
+    --------
+    VocabularyAligner : The estimator whose samples these folds split.
+    source_word_groups : The same grouping for ``GroupKFold``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align.model_selection import SeedWordKFold
+    >>> pairs = np.array([[0, 0], [0, 1], [1, 2], [2, 3]])
+    >>> [test.tolist() for _, test in SeedWordKFold(3, shuffle=False).split(pairs)]
+    [[0, 1], [2], [3]]
+    """
+
+    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+        if not isinstance(n_splits, numbers.Integral) or n_splits < 2:
+            raise ValueError(f"n_splits must be an integer >= 2. Got {n_splits!r} instead.")
+        self.n_splits = int(n_splits)
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of folds.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored; present for scikit-learn's API.
+
+        Returns
+        -------
+        n_splits : int
+            ``n_splits``.
+        """
+        return self.n_splits
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):
+        words = source_word_groups(X)
+        unique = np.unique(words)
+        if len(unique) < self.n_splits:
+            raise ValueError(
+                f"SeedWordKFold needs at least n_splits={self.n_splits} distinct source words. "
+                f"Got {len(unique)} instead."
+            )
+        if self.shuffle:
+            unique = check_random_state(self.random_state).permutation(unique)
+        for fold in np.array_split(unique, self.n_splits):
+            yield np.flatnonzero(np.isin(words, fold))
+
+
+# --------------------------------------------------------------------------- scorer
+def _bli_score(estimator, vocabularies, pairs, *, retrieval, metric, k, csls_k):
+    X_mapped = estimator.transform(vocabularies.X_src)
+    if metric == "mrr":
+        return bli_mrr(X_mapped, vocabularies.X_tgt, pairs, method=retrieval, csls_k=csls_k)
+    return bli_precision(X_mapped, vocabularies.X_tgt, pairs, k=k, method=retrieval,
+                         csls_k=csls_k).precision[k]
+
+
+class VocabularyAligner(MetaEstimatorMixin, BaseEstimator):
+    """An aligner whose samples are seed pairs over two fixed vocabularies.
+
+    This is the adapter that lets :class:`~sklearn.model_selection.GridSearchCV` and
+    :func:`~sklearn.model_selection.cross_validate` select aligners by full-vocabulary BLI.
+    ``fit(pairs)`` fits a clone of ``estimator`` (an aligner or a Pipeline ending in
+    aligners) on the full vocabularies, routing ``pairs`` to the first step whose ``fit``
+    takes them; ``score(pairs)`` maps the whole source vocabulary and scores the unique
+    source words of ``pairs`` by retrieval over the whole target vocabulary. A Pipeline's
+    normaliser transforms the source side only, so hold normalised vocabularies.
+
+    Parameters
+    ----------
+    estimator : object
+        An aligner or Pipeline with ``fit(X_src, X_tgt, pairs=...)`` and ``transform``.
+    vocabularies : Vocabularies
+        The two vocabularies (shared, never copied, by clones).
+    retrieval : {"csls", "nn"}, default="csls"
+        Retrieval criterion of the score.
+    metric : {"precision", "mrr"}, default="precision"
+        Precision@``k``, or mean reciprocal rank.
+    k : int, default=1
+        Cut-off of the precision.
+    csls_k : int, default=10
+        CSLS neighbourhood size.
+
+    Attributes
+    ----------
+    estimator_ : object
+        The fitted clone of ``estimator``.
+    rotation_ : ndarray of shape (n_features, n_features)
+        The composed orthogonal map of the fitted aligners (``X_src @ rotation_`` equals
+        ``estimator_.transform(X_src)`` when there is no normaliser).
+
+    See Also
+    --------
+    SeedWordKFold : Folds of whole source words.
+    make_bli_scorer : The same score as a ``scoring=`` callable, e.g. for several metrics.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.stats import special_ortho_group
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from sklearn_l1align import ProcrustesAligner
+    >>> from sklearn_l1align.model_selection import (
+    ...     SeedWordKFold, Vocabularies, VocabularyAligner)
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 8)); R = special_ortho_group.rvs(8, random_state=0)
+    >>> vocab = Vocabularies(X, X @ R)
+    >>> pairs = np.column_stack([np.arange(100), np.arange(100)])
+    >>> model = VocabularyAligner(ProcrustesAligner(), vocab)
+    >>> cross_val_score(model, pairs, cv=SeedWordKFold(4, random_state=0)).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "transform"])],
+        "vocabularies": [Vocabularies],
+        "retrieval": [StrOptions({"csls", "nn"})],
+        "metric": [StrOptions({"precision", "mrr"})],
+        "k": [Interval(numbers.Integral, 1, None, closed="left")],
+        "csls_k": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, estimator, vocabularies, *, retrieval="csls", metric="precision", k=1,
+                 csls_k=10):
+        self.estimator = estimator
+        self.vocabularies = vocabularies
+        self.retrieval = retrieval
+        self.metric = metric
+        self.k = k
+        self.csls_k = csls_k
+
+    def _pairs(self, X):
+        V = self.vocabularies
+        return check_pairs(_as_pairs(X), V.X_src.shape[0], V.X_tgt.shape[0], name="X")
+
+    def fit(self, X, y=None):
+        """Fit the inner estimator on the full vocabularies with these seed pairs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_pairs, 2)
+            The training fold's (source row, target row) seed pairs.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : VocabularyAligner
+            The fitted adapter.
+        """
+        self._validate_params()
+        pairs = self._pairs(X)
+        estimator = clone(self.estimator)
+        parameter = pairs_fit_parameter(estimator)
+        if parameter is None:
+            raise ValueError(
+                "estimator must have a fit step that takes pairs= (an aligner, or a Pipeline "
+                f"holding one). Got {type(self.estimator).__name__} instead."
+            )
+        V = self.vocabularies
+        self.estimator_ = estimator.fit(V.X_src, V.X_tgt, **{parameter: pairs})
+        return self
+
+    def transform(self, X):
+        """Map source vectors with the fitted inner estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_words, n_features)
+            Source vectors.
+
+        Returns
+        -------
+        X_mapped : ndarray of shape (n_words, n_features)
+            ``estimator_.transform(X)``.
+        """
+        check_is_fitted(self)
+        return self.estimator_.transform(X)
+
+    @property
+    def rotation_(self):
+        check_is_fitted(self)
+        steps = getattr(self.estimator_, "steps", [(None, self.estimator_)])
+        M = None
+        for _, step in steps:
+            R = getattr(step, "rotation_", None)
+            if R is not None:
+                M = R if M is None else M @ R
+        return M
+
+    def score(self, X, y=None):
+        """Full-vocabulary BLI of the source words of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_pairs, 2)
+            Held-out gold (source row, target row) pairs.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            ``metrics.bli_precision(self.transform(X_src), X_tgt, X, k=k,
+            method=retrieval).precision[k]`` (or ``bli_mrr``).
+        """
+        check_is_fitted(self)
+        return _bli_score(self.estimator_, self.vocabularies, self._pairs(X),
+                          retrieval=self.retrieval, metric=self.metric, k=self.k,
+                          csls_k=self.csls_k)
+
+
+@validate_params(
+    {
+        "retrieval": [StrOptions({"csls", "nn"})],
+        "metric": [StrOptions({"precision", "mrr"})],
+        "k": [Interval(numbers.Integral, 1, None, closed="left")],
+        "csls_k": [Interval(numbers.Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_bli_scorer(*, retrieval="csls", metric="precision", k=1, csls_k=10):
+    """A ``scoring=`` callable for :class:`VocabularyAligner`: full-vocabulary BLI.
+
+    Parameters
+    ----------
+    retrieval : {"csls", "nn"}, default="csls"
+        Retrieval criterion.
+    metric : {"precision", "mrr"}, default="precision"
+        Precision@``k`` or mean reciprocal rank.
+    k : int, default=1
+        Cut-off of the precision.
+    csls_k : int, default=10
+        CSLS neighbourhood size.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None)`` with ``estimator`` a fitted
+        :class:`VocabularyAligner` and ``X`` held-out seed pairs.
+
+    Examples
+    --------
+    >>> from sklearn_l1align.model_selection import make_bli_scorer
+    >>> scoring = {"csls_p1": make_bli_scorer(), "nn_p1": make_bli_scorer(retrieval="nn")}
+    """
+    def scorer(estimator, X, y=None):
+        check_is_fitted(estimator)
+        return _bli_score(estimator.estimator_, estimator.vocabularies, estimator._pairs(X),
+                          retrieval=retrieval, metric=metric, k=k, csls_k=csls_k)
+
+    scorer.__name__ = f"bli_{metric}_{retrieval}" + (f"_at_{k}" if metric == "precision" else "")
+    return scorer
+
+
+# --------------------------------------------------------------------------- select_refinement
+def default_candidates(solver=None, *, l2_rounds=10, l1_rounds=2, seed_union=False):
+    """The default refinement chains that :func:`select_refinement` compares with the ℓ2 base.
+
+    Each chain is a list of unfitted aligners applied in turn to the space the previous
+    step produced (the first to the ℓ2 base).
+
+    * ``"l1_flow"``: one ℓ1 round (Algorithm 1) with the fast Cayley flow.
+    * ``"paper"``: ℓ2 self-learning rounds on mutual CSLS-10 dictionaries to their fixed
+      point (at most ``l2_rounds``), then ``l1_rounds`` iterated ℓ1 rounds, each a step
+      (the paper's own schedule).
+    * ``"l1_seed_union"`` (with ``seed_union``): one ℓ1 round on the seed pairs beside the
+      induced ones (PROC-B style).
+
+    Parameters
+    ----------
+    solver : object with ``solve``, default=None
+        The ℓ1 solver; None means ``StiefelFlowSolver(integrator="cayley")``.
+    l2_rounds : int, default=10
+        Cap on the ℓ2 self-learning rounds of ``"paper"``.
+    l1_rounds : int, default=2
+        ℓ1 rounds of ``"paper"``.
+    seed_union : bool, default=False
+        Add the ``"l1_seed_union"`` chain.
+
+    Returns
+    -------
+    candidates : dict of str to list of estimators
+        Name → chain.
+
+    Examples
+    --------
+    >>> from sklearn_l1align.model_selection import default_candidates
+    >>> sorted(default_candidates())
+    ['l1_flow', 'paper']
+    """
+    solver = StiefelFlowSolver(integrator="cayley") if solver is None else solver
+
+    def l1(**kw):
+        return L1ProcrustesAligner(solver=clone(solver, safe=False), **kw)
+
+    candidates = {
+        "l1_flow": [l1()],
+        "paper": [ProcrustesAligner(dictionary=CSLSDictionaryBuilder(),
+                                    n_refinements=l2_rounds - 1)]
+                 + [l1() for _ in range(l1_rounds)],
+    }
+    if seed_union:
+        candidates["l1_seed_union"] = [l1(refinement_dictionary="seed+induced")]
+    return candidates
+
+
+def _uses_seed(step):
+    return getattr(step, "refinement_dictionary", "induced") == "seed+induced"
+
+
+class RefinementSelection:
+    """What :func:`select_refinement` chose, and the held-out evidence for it.
+
+    Attributes
+    ----------
+    rotation_ : ndarray of shape (n_features, n_features)
+        The final orthogonal map, refitted on all the seed pairs.
+    kept : str
+        ``"l2"`` (the base: no refinement kept) or ``"<candidate>[<step>]"``.
+    steps : list of dict
+        One per scored step, in order: ``candidate``, ``step`` (0-based; the base is
+        ``("l2", 0)``), ``name``, ``held_out_p1`` and ``held_out_nn_p1`` (CSLS and NN
+        P@1 on the held-out words), ``wins`` and ``losses`` (held-out words that only this
+        step, or only the base, retrieves), ``mcnemar_p`` against the base,
+        ``significant`` (the tolerance rule), ``kept`` (in the chain that was kept),
+        ``fit_seconds``, and ``unsupervised`` (MUSE's criterion) when recorded.
+    n_fit_pairs, n_held_out_pairs, n_held_out_words : int
+        The split.
+    refit_seconds, total_seconds : float
+        Time of the final refit and of the whole call.
+    """
+
+    def __init__(self, rotation, kept, steps, split, times, settings):
+        self.rotation_ = rotation
+        self.kept = kept
+        self.steps = steps
+        self.n_fit_pairs, self.n_held_out_pairs, self.n_held_out_words = split
+        self.refit_seconds, self.total_seconds = times
+        self.settings = settings
+
+    def transform(self, X):
+        """Map source vectors: ``X @ rotation_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_words, n_features)
+            Source embeddings.
+
+        Returns
+        -------
+        X_mapped : ndarray of shape (n_words, n_features)
+            The mapped vectors.
+        """
+        X = np.asarray(X)
+        return X @ self.rotation_.astype(X.dtype, copy=False)
+
+    def report(self):
+        """A JSON-able dict: settings, split, per-step held-out scores and flags, times.
+
+        Returns
+        -------
+        report : dict
+            Plain Python types only.
+        """
+        return {
+            "kept": self.kept,
+            "settings": dict(self.settings),
+            "n_fit_pairs": int(self.n_fit_pairs),
+            "n_held_out_pairs": int(self.n_held_out_pairs),
+            "n_held_out_words": int(self.n_held_out_words),
+            "steps": [dict(s) for s in self.steps],
+            "refit_seconds": float(self.refit_seconds),
+            "total_seconds": float(self.total_seconds),
+        }
+
+    def __repr__(self):
+        return f"RefinementSelection(kept={self.kept!r}, steps={len(self.steps)})"
+
+
+def apply_chain(X_src, X_tgt, chain, rotation=None, *, seed_pairs=None, on_step=None):
+    """Apply a refinement chain from ``rotation``; return the composed map after each step.
+
+    Step ``i`` is a clone of ``chain[i]`` fitted on ``X_src @ M`` (``M`` the map so far)
+    and ``X_tgt``, with ``pairs=seed_pairs`` when its ``refinement_dictionary`` is
+    ``"seed+induced"``, else with no pairs (an induced dictionary); then
+    ``M ← M @ step.rotation_``.
+
+    Parameters
+    ----------
+    X_src, X_tgt : ndarray of shape (n_src, n_features) and (n_tgt, n_features)
+        Source and target embeddings.
+    chain : list of estimators
+        Unfitted aligners.
+    rotation : ndarray of shape (n_features, n_features), default=None
+        The starting map; None means the identity.
+    seed_pairs : ndarray of shape (n_pairs, 2), default=None
+        Seed pairs for the steps that keep them in their dictionary.
+    on_step : callable, default=None
+        Called as ``on_step(i, M, seconds)`` after each step.
+
+    Returns
+    -------
+    maps : list of ndarray
+        The composed map after each step.
+    """
+    M = np.eye(X_src.shape[1]) if rotation is None else rotation
+    maps = []
+    for i, step in enumerate(chain):
+        start = time.perf_counter()
+        step = clone(step)
+        X_mapped = X_src @ M.astype(X_src.dtype, copy=False)
+        if _uses_seed(step):
+            step.fit(X_mapped, X_tgt, pairs=seed_pairs)
+        else:
+            step.fit(X_mapped, X_tgt)
+        M = M @ step.rotation_
+        maps.append(M)
+        if on_step is not None:
+            on_step(i, M, time.perf_counter() - start)
+    return maps
+
+
+@validate_params(
+    {
+        "X_src": ["array-like"],
+        "X_tgt": ["array-like"],
+        "seed_pairs": ["array-like"],
+        "candidates": [dict, None],
+        "validation": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "validation_pairs": ["array-like", None],
+        "validation_tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "record_unsupervised": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def select_refinement(X_src, X_tgt, seed_pairs, candidates=None, *, validation=0.2,
+                      validation_pairs=None, validation_tol=1.0, record_unsupervised=False,
+                      random_state=0):
+    """Refine an ℓ2 alignment only where held-out seed pairs show that it helps.
+
+    1. Split the seed pairs by source word: ``validation`` of the words are held out
+       (seeded by ``random_state``), or ``validation_pairs`` are the held-out pairs.
+    2. Fit the base, ℓ2 Procrustes, on the remaining seed pairs, and score it: CSLS-10
+       P@1 of the held-out words, retrieved over the whole target vocabulary.
+    3. Run every candidate chain from that base, scoring each step the same way.
+    4. Take the step with the best held-out score; keep it only when it beats the base
+       by more than noise (:func:`significant_gain` with ``validation_tol``), else keep
+       the base.
+    5. Refit the kept chain (the base, then the chain's steps up to the kept one) on all
+       the seed pairs (with ``validation_pairs``, the seed pairs given are all there is).
+
+    Parameters
+    ----------
+    X_src : array-like of shape (n_src, n_features)
+        Source embeddings (normalised as for any aligner).
+    X_tgt : array-like of shape (n_tgt, n_features)
+        Target embeddings.
+    seed_pairs : array-like of shape (n_pairs, 2)
+        The seed dictionary as (source row, target row) pairs.
+    candidates : dict of str to list of estimators, default=None
+        Refinement chains; None means :func:`default_candidates`.
+    validation : float in (0, 1), default=0.2
+        Share of the seed's source words held out.
+    validation_pairs : array-like of shape (n_val, 2), default=None
+        Explicit held-out pairs instead (their source words must not be in
+        ``seed_pairs``); nothing is then refitted.
+    validation_tol : float, default=1.0
+        Noise threshold of the paired comparison, in standard deviations.
+    record_unsupervised : bool, default=False
+        Also record MUSE's unsupervised criterion (:func:`mean_csls_cosine`) per step.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the held-out split.
+
+    Returns
+    -------
+    selection : RefinementSelection
+        The final map (``rotation_``), the kept step, per-step held-out scores, flags and
+        times, and a JSON-able ``report()``.
+
+    See Also
+    --------
+    ProcrustesAligner, L1ProcrustesAligner : ``validation=`` validates their own rounds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.stats import special_ortho_group
+    >>> from sklearn_l1align.model_selection import select_refinement
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 6)); R = special_ortho_group.rvs(6, random_state=0)
+    >>> seed = np.column_stack([np.arange(150), np.arange(150)])
+    >>> sel = select_refinement(X, X @ R, seed, candidates={})
+    >>> sel.kept, bool(np.allclose(sel.rotation_, R))
+    ('l2', True)
+    """
+    t_start = time.perf_counter()
+    X_src = check_array(check_real(X_src, "X_src"), dtype=[np.float64, np.float32],
+                        input_name="X_src")
+    X_tgt = check_array(check_real(X_tgt, "X_tgt"), dtype=[np.float64, np.float32],
+                        input_name="X_tgt")
+    check_same_dim(X_src, X_tgt, names=("X_src", "X_tgt"))
+    seed = check_pairs(seed_pairs, X_src.shape[0], X_tgt.shape[0], name="seed_pairs")
+    candidates = default_candidates() if candidates is None else candidates
+    if validation_pairs is not None:
+        held_out = check_pairs(validation_pairs, X_src.shape[0], X_tgt.shape[0],
+                               name="validation_pairs")
+        shared = np.intersect1d(seed[:, 0], held_out[:, 0])
+        if shared.size:
+            raise ValueError(
+                "validation_pairs must be held out: their source words must not occur in "
+                f"seed_pairs. Got {shared.size} shared source word(s) instead."
+            )
+        fit_seed, refit = seed, False
+    else:
+        fit_seed, held_out = holdout_source_words(seed, validation, random_state)
+        refit = True
+
+    steps = []
+
+    def score(candidate, index, name, M, seconds):
+        Xm = X_src @ M.astype(X_src.dtype, copy=False)
+        csls = bli_precision(Xm, X_tgt, held_out, k=1)
+        nn = bli_precision(Xm, X_tgt, held_out, k=1, method="nn")
+        entry = {"candidate": candidate, "step": index, "name": name,
+                 "held_out_p1": csls.precision[1], "held_out_nn_p1": nn.precision[1],
+                 "fit_seconds": float(seconds), "_hits": csls.hits[1], "_map": M}
+        if record_unsupervised:
+            entry["unsupervised"] = mean_csls_cosine(Xm, X_tgt)
+        steps.append(entry)
+
+    t0 = time.perf_counter()
+    base = ProcrustesAligner(dictionary="paired").fit(X_src, X_tgt, pairs=fit_seed)
+    score("l2", 0, "l2", base.rotation_, time.perf_counter() - t0)
+    for name, chain in candidates.items():
+        apply_chain(X_src, X_tgt, chain, base.rotation_, seed_pairs=fit_seed,
+                    on_step=lambda i, M, s, name=name, chain=chain: score(
+                   name, i, f"{name}[{i}] {type(chain[i]).__name__}", M, s))
+
+    base_hits = steps[0]["_hits"]
+    best = int(np.argmax([s["held_out_p1"] for s in steps]))
+    maps = [s.pop("_map") for s in steps]
+    for s in steps:
+        hits = s.pop("_hits")
+        s["wins"] = int(np.sum(hits & ~base_hits))
+        s["losses"] = int(np.sum(~hits & base_hits))
+        s["mcnemar_p"] = float(mcnemar_test(base_hits, hits)) if s is not steps[0] else 1.0
+        s["significant"] = bool(s is not steps[0] and significant_gain(hits, base_hits,
+                                                                       validation_tol))
+    if not steps[best]["significant"]:
+        best = 0
+    chosen = steps[best]
+    for s in steps:
+        s["kept"] = bool(s is steps[0] or (chosen["candidate"] != "l2"
+                                           and s["candidate"] == chosen["candidate"]
+                                           and s["step"] <= chosen["step"]))
+
+    t0 = time.perf_counter()
+    if refit:
+        M = ProcrustesAligner(dictionary="paired").fit(X_src, X_tgt, pairs=seed).rotation_
+        if chosen["candidate"] != "l2":
+            chain = candidates[chosen["candidate"]][: chosen["step"] + 1]
+            M = apply_chain(X_src, X_tgt, chain, M, seed_pairs=seed)[-1]
+    else:
+        M = maps[best]  # the fit already used every seed pair
+    refit_seconds = time.perf_counter() - t0
+    kept = "l2" if chosen["candidate"] == "l2" else f"{chosen['candidate']}[{chosen['step']}]"
+    settings = {"validation": None if validation_pairs is not None else float(validation),
+                "validation_tol": float(validation_tol), "candidates": list(candidates),
+                "random_state": random_state if isinstance(random_state, int) else None}
+    return RefinementSelection(
+        M, kept, steps, (len(fit_seed), len(held_out), len(np.unique(held_out[:, 0]))),
+        (refit_seconds, time.perf_counter() - t_start), settings)

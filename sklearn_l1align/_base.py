@@ -25,7 +25,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._dictionary import topk_neighbors, unit_rows
+from ._neighbors import topk_neighbors, unit_rows
 from ._logging import vlog
 from ._validation import check_pairs, check_real, check_same_dim
 from .metrics import bli_precision
@@ -156,7 +156,7 @@ def mean_csls_cosine(X_mapped, y, *, n_queries=UNSUPERVISED_QUERIES, csls_k=10):
     """
     queries = np.arange(min(n_queries, X_mapped.shape[0]))
     idx, _ = topk_neighbors(X_mapped, y, 1, method="csls", csls_k=csls_k, queries=queries)
-    cos = np.sum(unit_rows(X_mapped[queries], np.float64) * unit_rows(y[idx[:, 0]], np.float64),
+    cos = np.sum(unit_rows(X_mapped[queries], dtype=np.float64) * unit_rows(y[idx[:, 0]], dtype=np.float64),
                  axis=1)
     return float(cos.mean())
 

@@ -1,0 +1,401 @@
+"""Tests of ``sklearn_l1align.model_selection``: the full-vocabulary scorer, folds of whole
+source words, validated refinement and ``select_refinement``, on planted problems."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.linalg import expm
+from scipy.stats import special_ortho_group
+from sklearn.base import BaseEstimator, clone
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import Pipeline
+
+from sklearn_l1align import (
+    EmbeddingNormalizer,
+    L1ProcrustesAligner,
+    ProcrustesAligner,
+    StiefelFlowSolver,
+    normalize_embeddings,
+)
+from sklearn_l1align.metrics import bli_mrr, bli_precision
+from sklearn_l1align.model_selection import (
+    SeedWordKFold,
+    Vocabularies,
+    VocabularyAligner,
+    apply_chain,
+    default_candidates,
+    holdout_source_words,
+    make_bli_scorer,
+    mean_csls_cosine,
+    select_refinement,
+    significant_gain,
+    source_word_groups,
+)
+
+FAST = StiefelFlowSolver(integrator="cayley")
+
+
+class FixedBuilder(BaseEstimator):
+    """A planted dictionary "builder": returns the same pairs whatever the spaces."""
+
+    def __init__(self, pairs=None):
+        self.pairs = pairs
+
+    def build(self, X_src, X_tgt):
+        return np.asarray(self.pairs)
+
+
+def _problem(n=1000, d=40, noise=1.2, seed=0):
+    """``Y = X R + noise``: row i of Y translates row i of X."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    R = special_ortho_group.rvs(d, random_state=seed)
+    return X, X @ R + noise * rng.normal(size=(n, d)), R
+
+
+def _identity_pairs(rows):
+    rows = np.asarray(rows)
+    return np.column_stack([rows, rows]).astype(np.int64)
+
+
+def _wrong_pairs(n, seed=1):
+    """Every source row paired with a random target row: a dictionary that hurts."""
+    return np.column_stack([np.arange(n), np.random.default_rng(seed).permutation(n)])
+
+
+def _multi_translation_pairs(n_words=60, n_tgt=200, seed=0):
+    """Seed pairs where many source words have 2-3 gold translations."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for w in rng.permutation(300)[:n_words]:
+        for t in rng.choice(n_tgt, size=rng.integers(1, 4), replace=False):
+            rows.append((w, t))
+    return np.array(rows, dtype=np.int64)
+
+
+# ------------------------------------------------------------------------------- folds
+def test_holdout_source_words_keeps_words_whole_and_is_seeded():
+    pairs = _multi_translation_pairs()
+    fit, held = holdout_source_words(pairs, 0.25, random_state=0)
+    assert not set(fit[:, 0]) & set(held[:, 0])
+    assert len(fit) + len(held) == len(pairs)
+    assert len(np.unique(held[:, 0])) == 15  # 25 % of 60 words
+    again = holdout_source_words(pairs, 0.25, random_state=0)
+    assert_array_equal(again[1], held)
+    other = holdout_source_words(pairs, 0.25, random_state=1)
+    assert not np.array_equal(other[1], held)
+
+
+def test_seed_word_kfold_never_splits_a_source_word():
+    pairs = _multi_translation_pairs(seed=3)
+    cv = SeedWordKFold(5, random_state=0)
+    seen = []
+    for train, test in cv.split(pairs):
+        assert not set(pairs[train, 0]) & set(pairs[test, 0])
+        assert len(train) + len(test) == len(pairs)
+        seen.extend(test.tolist())
+    assert sorted(seen) == list(range(len(pairs)))
+    counts = [len(np.unique(pairs[test, 0])) for _, test in cv.split(pairs)]
+    assert counts == [12] * 5
+    assert_array_equal(source_word_groups(pairs), pairs[:, 0])
+
+
+def test_seed_word_kfold_needs_enough_words():
+    with pytest.raises(ValueError, match="at least n_splits=5 distinct source words"):
+        list(SeedWordKFold(5).split(_identity_pairs([0, 0, 1])))
+    with pytest.raises(ValueError, match="seed pairs: an array of shape"):
+        list(SeedWordKFold(2).split(np.zeros((4, 3))))
+
+
+# ------------------------------------------------------------------------------ scorer
+def test_vocabularies_are_shared_by_clones_and_read_only():
+    X, Y, _ = _problem(n=50, d=4)
+    vocab = Vocabularies(X, Y)
+    model = VocabularyAligner(ProcrustesAligner(), vocab)
+    assert clone(model).vocabularies is vocab
+    assert copy.deepcopy(vocab) is vocab
+    with pytest.raises(ValueError, match="read-only"):
+        vocab.X_src[0, 0] = 1.0
+
+
+def test_scorer_equals_bli_precision_on_each_fold():
+    X, Y, _ = _problem(n=600, d=30, noise=1.5, seed=2)
+    Y = Y[::-1].copy()  # target rows in another order: gold pairs are (i, n - 1 - i)
+    pairs = np.column_stack([np.arange(300), 599 - np.arange(300)])
+    extra = np.column_stack([np.arange(0, 300, 7), np.arange(0, 300, 7)])  # second gold translations
+    pairs = np.concatenate([pairs, extra])
+    vocab = Vocabularies(X, Y)
+    model = VocabularyAligner(ProcrustesAligner(), vocab)
+    cv = SeedWordKFold(4, random_state=0)
+    scoring = {"p1": make_bli_scorer(), "nn_p5": make_bli_scorer(retrieval="nn", k=5),
+               "mrr": make_bli_scorer(metric="mrr")}
+    result = cross_validate(model, pairs, cv=cv, scoring=scoring)
+    scores = []
+    for i, (train, test) in enumerate(cv.split(pairs)):
+        Xm = ProcrustesAligner().fit(X, Y, pairs=pairs[train]).transform(X)
+        expected = bli_precision(Xm, Y, pairs[test], k=(1, 5))
+        assert result["test_p1"][i] == bli_precision(Xm, Y, pairs[test], k=1).precision[1]
+        assert result["test_nn_p5"][i] == bli_precision(Xm, Y, pairs[test], k=5, method="nn").precision[5]
+        assert result["test_mrr"][i] == bli_mrr(Xm, Y, pairs[test], method="csls")
+        fitted = clone(model).fit(pairs[train])
+        assert fitted.score(pairs[test]) == expected.precision[1]
+        scores.append(expected.precision[1])
+    assert 0.05 < min(scores) and max(scores) < 0.99  # noisy enough that the folds differ
+
+
+def test_scorer_routes_pairs_past_a_normaliser_in_a_pipeline():
+    X, Y, _ = _problem(n=300, d=12, noise=0.2, seed=4)
+    Yn = normalize_embeddings(Y)
+    pairs = _identity_pairs(range(150))
+    pipe = Pipeline([("norm", EmbeddingNormalizer()), ("l2", ProcrustesAligner())])
+    model = VocabularyAligner(pipe, Vocabularies(X, Yn)).fit(pairs[:100])
+    Xm = ProcrustesAligner().fit(normalize_embeddings(X), Yn, pairs=pairs[:100]).transform(
+        normalize_embeddings(X))
+    assert_allclose(model.transform(X), Xm, atol=1e-12)
+    assert model.score(pairs[100:]) == bli_precision(Xm, Yn, pairs[100:], k=1).precision[1]
+
+
+def test_vocabulary_aligner_needs_a_pairs_step():
+    X, Y, _ = _problem(n=40, d=4)
+    model = VocabularyAligner(EmbeddingNormalizer(), Vocabularies(X, Y))
+    with pytest.raises(ValueError, match="takes pairs="):
+        model.fit(_identity_pairs(range(10)))
+
+
+def _grid_problem():
+    """Few noisy seed pairs in many dimensions: ℓ2 on the seed alone is weak."""
+    X, Y, _ = _problem(n=800, d=40, seed=5)
+    return X, Y, _identity_pairs(range(120)), len(X)
+
+
+def test_grid_search_picks_the_refinement_that_truly_helps():
+    X, Y, seed, n = _grid_problem()
+    model = VocabularyAligner(
+        Pipeline([("l2", ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(n))),
+                                           n_refinements=0))]),
+        Vocabularies(X, Y))
+    search = GridSearchCV(model, {"estimator__l2__n_refinements": [0, 1]},
+                          cv=SeedWordKFold(3, random_state=0), error_score="raise").fit(seed)
+    means = search.cv_results_["mean_test_score"]
+    assert means[1] > means[0] + 0.1
+    assert search.best_params_ == {"estimator__l2__n_refinements": 1}
+
+
+def test_grid_search_refuses_the_refinement_that_truly_hurts():
+    X, Y, seed, n = _grid_problem()
+    seed = _identity_pairs(range(400))  # a good seed: ℓ2 alone is strong
+    pipe = Pipeline([("l2", ProcrustesAligner()), ("l1", "passthrough")])
+    hurting = L1ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(n)), solver=FAST)
+    search = GridSearchCV(VocabularyAligner(pipe, Vocabularies(X, Y)),
+                          {"estimator__l1": [hurting, "passthrough"]},
+                          cv=SeedWordKFold(3, random_state=0), error_score="raise").fit(seed)
+    means = search.cv_results_["mean_test_score"]
+    assert means[1] > means[0]
+    assert search.best_params_["estimator__l1"] == "passthrough"
+    assert search.best_estimator_.score(seed) == bli_precision(
+        ProcrustesAligner().fit(X, Y, pairs=seed).transform(X), Y, seed, k=1).precision[1]
+
+
+# --------------------------------------------------------------- the noise rule
+def test_significant_gain_is_a_paired_rule():
+    base = np.zeros(100, dtype=bool)
+    new = base.copy()
+    new[:10] = True
+    assert significant_gain(new, base)                    # b=10, c=0
+    mixed = base.copy()
+    mixed[:5] = True
+    base_mixed = base.copy()
+    base_mixed[5:9] = True
+    assert not significant_gain(mixed, base_mixed)        # b=5, c=4: noise
+    assert significant_gain(mixed, base_mixed, tol=0.0)   # any strict net gain
+    assert not significant_gain(base, new)                # a loss is never a gain
+    assert not significant_gain(new, new)
+    # Concordant queries do not matter: the same b and c with 1,000 shared hits.
+    both = np.ones(1000, dtype=bool)
+    assert significant_gain(np.r_[both, new], np.r_[both, base])
+
+
+# ------------------------------------------------------------- validated refinement
+def test_procrustes_validation_keeps_round_zero_when_refinement_hurts():
+    X, Y, _ = _problem()
+    seed = _identity_pairs(range(300))
+    wrong = FixedBuilder(_wrong_pairs(len(X)))
+    blind = ProcrustesAligner(dictionary=wrong, n_refinements=1).fit(X, Y, pairs=seed)
+    plain = ProcrustesAligner().fit(X, Y, pairs=seed)
+    assert bli_precision(blind.transform(X), Y, seed, k=1).precision[1] < 0.1  # it truly hurts
+    val = ProcrustesAligner(dictionary=wrong, n_refinements=1, validation=0.2,
+                            random_state=0).fit(X, Y, pairs=seed)
+    assert len(val.validation_scores_) == 2
+    assert val.validation_scores_[1] < val.validation_scores_[0]
+    assert val.best_round_ == 0
+    # Refitted on all the seed pairs: the plain ℓ2 fit, not the fit on 80 % of them.
+    assert_allclose(val.rotation_, plain.rotation_, atol=1e-12)
+    assert_array_equal(val.dictionary_, seed)
+
+
+def test_procrustes_validation_keeps_the_refined_round_when_it_helps():
+    X, Y, R = _problem()
+    seed = _identity_pairs(range(100))
+    oracle = FixedBuilder(_identity_pairs(range(len(X))))
+    val = ProcrustesAligner(dictionary=oracle, n_refinements=3, validation=0.2,
+                            random_state=0).fit(X, Y, pairs=seed)
+    assert val.validation_scores_[1] > val.validation_scores_[0]
+    assert val.best_round_ == 1
+    # Round 2 re-induces the same pairs (a fixed point), so the rounds stopped there.
+    assert len(val.validation_scores_) == 2
+    refit = ProcrustesAligner(dictionary=oracle, n_refinements=1).fit(X, Y, pairs=seed)
+    assert_allclose(val.rotation_, refit.rotation_, atol=1e-12)
+    assert np.linalg.norm(val.rotation_ - R) < np.linalg.norm(
+        ProcrustesAligner().fit(X, Y, pairs=seed).rotation_ - R)
+
+
+def test_held_out_pairs_are_not_in_the_validated_fit():
+    X, Y, _ = _problem(n=400, d=10)
+    seed = _identity_pairs(range(200))
+    val = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(400))), n_refinements=1,
+                            validation=0.25, random_state=3)
+    fit, held = holdout_source_words(seed, 0.25, random_state=3)
+    val.fit(X, Y, pairs=seed)
+    round0 = ProcrustesAligner().fit(X, Y, pairs=fit)
+    assert val.validation_scores_[0] == bli_precision(round0.transform(X), Y, held, k=1).precision[1]
+
+
+def test_explicit_validation_pairs_must_be_held_out():
+    X, Y, _ = _problem(n=200, d=6)
+    aligner = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(200))), n_refinements=1)
+    with pytest.raises(ValueError, match="must not occur in pairs"):
+        aligner.fit(X, Y, pairs=_identity_pairs(range(50)), validation_pairs=_identity_pairs([49, 60]))
+    aligner.fit(X, Y, pairs=_identity_pairs(range(50)), validation_pairs=_identity_pairs(range(50, 150)))
+    assert len(aligner.validation_scores_) == 2
+
+
+def test_fraction_validation_needs_seed_pairs():
+    X, Y, _ = _problem(n=200, d=6)
+    aligner = L1ProcrustesAligner(validation=0.2, solver=FAST)
+    with pytest.raises(ValueError, match="needs pairs"):
+        aligner.fit(X, Y)
+
+
+def _l1_problem(angle):
+    """Spaces of 800 words, noise 0.8, and ``Q``, a rotation by ``angle`` left between them."""
+    X, Y, R = _problem(n=800, d=16, noise=0.8)
+    W = np.random.default_rng(0).normal(size=(16, 16))
+    Q = expm(angle * (W - W.T) / np.linalg.norm(W - W.T, 2))
+    return X @ R @ Q, Y, Q
+
+
+def test_l1_validation_keeps_identity_when_refinement_hurts():
+    X, Y, _ = _l1_problem(0.0)  # aligned already
+    seed = _identity_pairs(range(400))
+    hurting = FixedBuilder(_wrong_pairs(len(X)))
+    blind = L1ProcrustesAligner(dictionary=hurting, solver=FAST).fit(X, Y)
+    assert bli_precision(blind.transform(X), Y, seed, k=1).precision[1] < \
+        bli_precision(X, Y, seed, k=1).precision[1] - 0.05  # it truly hurts
+    val = L1ProcrustesAligner(dictionary=hurting, solver=FAST, validation=0.3, random_state=0)
+    val.fit(X, Y, validation_pairs=seed)
+    assert val.validation_scores_[1] < val.validation_scores_[0]
+    assert val.best_round_ == 0
+    assert_array_equal(val.rotation_, np.eye(16))
+    assert val.solver_result_.stop_reason is not None  # the round that was tried is reported
+
+
+def test_l1_validation_keeps_the_refined_round_when_it_helps():
+    X, Y, Q = _l1_problem(0.6)
+    val = L1ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(800))), solver=FAST,
+                              validation=0.2, random_state=0)
+    val.fit(X, Y, pairs=_identity_pairs(range(400)))
+    assert val.validation_scores_[1] > val.validation_scores_[0]
+    assert val.best_round_ == 1
+    assert np.linalg.norm(val.rotation_ - Q.T) < 0.5 * np.linalg.norm(np.eye(16) - Q.T)
+
+
+def test_unsupervised_validation_uses_muse_criterion():
+    X, Y, _ = _problem(n=500, d=12, noise=0.05)
+    hurting = FixedBuilder(_wrong_pairs(len(X)))
+    val = ProcrustesAligner(dictionary=hurting, n_refinements=1, validation="unsupervised")
+    val.fit(X, Y, pairs=_identity_pairs(range(200)))
+    plain = ProcrustesAligner().fit(X, Y, pairs=_identity_pairs(range(200)))
+    assert val.validation_scores_[0] == pytest.approx(mean_csls_cosine(plain.transform(X), Y))
+    assert val.best_round_ == 0
+
+
+def test_validation_is_deterministic_under_a_seed():
+    X, Y, _ = _problem(n=600, d=20)
+    seed = _identity_pairs(range(150))
+    make = lambda rs: ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(600))),  # noqa: E731
+                                        n_refinements=1, validation=0.3, random_state=rs)
+    a, b = make(7).fit(X, Y, pairs=seed), make(7).fit(X, Y, pairs=seed)
+    assert a.validation_scores_ == b.validation_scores_
+    assert_array_equal(a.rotation_, b.rotation_)
+
+
+def test_seed_union_keeps_the_seed_in_every_round():
+    X, Y, _ = _problem(n=300, d=8, noise=0.05)
+    seed = _identity_pairs(range(0, 300, 3))
+    induced = _identity_pairs(range(1, 300, 3))
+    aligner = L1ProcrustesAligner(dictionary=FixedBuilder(induced), solver=FAST,
+                                  refinement_dictionary="seed+induced", n_refinements=1)
+    aligner.fit(X, Y, pairs=seed)
+    expected = np.unique(np.concatenate([seed, induced]), axis=0)
+    assert aligner.dictionary_sizes_ == [len(expected)] * 2
+    assert_array_equal(aligner.dictionary_, expected)
+    plain = L1ProcrustesAligner(dictionary=FixedBuilder(induced), solver=FAST, n_refinements=1)
+    plain.fit(X, Y, pairs=seed)
+    assert plain.dictionary_sizes_ == [len(seed), len(induced)]
+
+
+# ------------------------------------------------------------------ select_refinement
+def test_select_refinement_refuses_a_candidate_that_hurts():
+    X, Y, _ = _problem()
+    seed = _identity_pairs(range(300))
+    hurt = {"hurt": [ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(len(X))))]}
+    sel = select_refinement(X, Y, seed, hurt, random_state=0)
+    assert sel.kept == "l2"
+    assert_allclose(sel.rotation_, ProcrustesAligner().fit(X, Y, pairs=seed).rotation_, atol=1e-12)
+    assert [s["kept"] for s in sel.steps] == [True, False]
+    assert sel.steps[1]["held_out_p1"] < sel.steps[0]["held_out_p1"]
+    assert not sel.steps[1]["significant"]
+
+
+def test_select_refinement_keeps_a_candidate_that_helps_and_refits_it():
+    X, Y, R = _problem()
+    seed = _identity_pairs(range(100))
+    oracle = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(len(X)))))
+    hurt = ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(len(X))))
+    candidates = {"hurt": [hurt], "help": [hurt, oracle]}
+    sel = select_refinement(X, Y, seed, candidates, random_state=0)
+    assert sel.kept == "help[1]"
+    assert [(s["candidate"], s["step"], s["kept"]) for s in sel.steps] == [
+        ("l2", 0, True), ("hurt", 0, False), ("help", 0, True), ("help", 1, True)]
+    assert sel.steps[3]["significant"] and sel.steps[3]["wins"] > sel.steps[3]["losses"]
+    base = ProcrustesAligner().fit(X, Y, pairs=seed).rotation_
+    assert_allclose(sel.rotation_, apply_chain(X, Y, [hurt, oracle], base)[-1], atol=1e-12)
+    report = json.loads(json.dumps(sel.report()))
+    assert report["kept"] == "help[1]"
+    assert report["n_held_out_words"] == 20 and report["n_fit_pairs"] == 80
+    assert [s["name"] for s in report["steps"]][0] == "l2"
+
+
+def test_select_refinement_is_deterministic_and_seeded():
+    X, Y, _ = _problem(n=500, d=16)
+    seed = _identity_pairs(range(200))
+    cands = {"l1": [L1ProcrustesAligner(solver=FAST)]}
+    a = select_refinement(X, Y, seed, cands, random_state=1, record_unsupervised=True)
+    b = select_refinement(X, Y, seed, cands, random_state=1, record_unsupervised=True)
+    assert_array_equal(a.rotation_, b.rotation_)
+    strip = lambda steps: [{k: v for k, v in s.items() if k != "fit_seconds"} for s in steps]  # noqa: E731
+    assert strip(a.steps) == strip(b.steps)
+    assert "unsupervised" in a.steps[1]
+
+
+def test_default_candidates_hold_the_papers_schedule():
+    cands = default_candidates(seed_union=True)
+    assert set(cands) == {"l1_flow", "paper", "l1_seed_union"}
+    assert [type(s).__name__ for s in cands["paper"]] == [
+        "ProcrustesAligner", "L1ProcrustesAligner", "L1ProcrustesAligner"]
+    assert cands["paper"][0].n_refinements == 9
+    assert cands["l1_seed_union"][0].refinement_dictionary == "seed+induced"
+    assert cands["l1_flow"][0].solver.integrator == "cayley"

@@ -5,6 +5,8 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._neighbors import unit_rows
+
 __all__ = ["EmbeddingNormalizer", "normalize_embeddings"]
 
 _STEPS = ("unit", "center", "unitdim")
@@ -23,51 +25,47 @@ def _check_steps(steps):
     return steps
 
 
-def _unit(X):
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    # Zero rows stay zero rather than becoming NaN, as in VecMap's `normalize`.
-    norms[norms == 0] = 1.0
-    X /= norms
+def _writeable(X):
+    """``X``, or a copy of it when it is read-only (a memory map, a gensim view)."""
+    return X if X.flags.writeable else X.copy()
 
 
-def _apply(X, steps, means, stds):
-    """Apply ``steps`` in place, using the statistics in ``means``/``stds`` for centring steps."""
+def _run(X, steps, means=None, stds=None):
+    """Apply ``steps`` to ``X`` in place, once.
+
+    With ``means``/``stds`` given (fitted), the centring steps use them; otherwise each
+    centring step takes the statistics of the rows as they are at that step, and they are
+    returned. Either way each step is one pass over ``X`` and no copy is made.
+    """
+    fitting = means is None
+    if fitting:
+        means, stds = [], []
     it_mean, it_std = iter(means), iter(stds)
     for s in steps:
         if s == "unit":
-            _unit(X)
+            unit_rows(X, dtype=X.dtype, copy=False)
         elif s == "center":
-            X -= next(it_mean)
-        else:  # unitdim
-            X -= next(it_mean)
-            X /= next(it_std)
-    return X
-
-
-def _fit_stats(X, steps):
-    """Run ``steps`` on a copy of X and record the centring statistics each step used."""
-    X = X.copy()
-    means, stds = [], []
-    for s in steps:
-        if s == "unit":
-            _unit(X)
-        elif s == "center":
-            mu = X.mean(axis=0)
-            means.append(mu)
+            mu = X.mean(axis=0) if fitting else next(it_mean)
+            if fitting:
+                means.append(mu)
             X -= mu
-        else:
-            mu = X.mean(axis=0)
-            sd = X.std(axis=0)
-            sd[sd == 0] = 1.0
-            means.append(mu)
-            stds.append(sd)
+        else:  # unitdim
+            if fitting:
+                mu = X.mean(axis=0)
+                sd = X.std(axis=0)
+                sd[sd == 0] = 1.0
+                means.append(mu)
+                stds.append(sd)
+            else:
+                mu, sd = next(it_mean), next(it_std)
             X -= mu
             X /= sd
-    return means, stds
+    return X, means, stds
 
 
-@validate_params({"X": ["array-like"], "steps": [str, tuple, list]}, prefer_skip_nested_validation=True)
-def normalize_embeddings(X, steps=("unit", "center", "unit")):
+@validate_params({"X": ["array-like"], "steps": [str, tuple, list], "copy": ["boolean"]},
+                 prefer_skip_nested_validation=True)
+def normalize_embeddings(X, steps=("unit", "center", "unit"), *, copy=True):
     """Normalise an embedding matrix with a chain of VecMap/MUSE steps.
 
     Parameters
@@ -80,11 +78,21 @@ def normalize_embeddings(X, steps=("unit", "center", "unit")):
         ``"unitdim"`` standardises each column. The default is VecMap's
         ``--normalize unit center unit``, which the paper and MUSE's
         ``--normalize_embeddings center,renorm`` follow in spirit.
+    copy : bool, default=True
+        If False and ``X`` is a writeable float32 or float64 array, it is normalised in
+        place and returned, with no copy at all (VecMap's memory footprint).
 
     Returns
     -------
     X_norm : ndarray of shape (n_words, n_dims)
-        A new float array; ``X`` is not modified.
+        float32 for float32 input, float64 otherwise. A new array unless ``copy=False``
+        allowed the work in place. The chain runs once, one pass per step.
+
+    Notes
+    -----
+    The ``unit`` step divides rows whose squared norm would overflow or underflow by
+    their largest absolute entry first, so float32 rows near ``1e20`` or ``1e-25`` come
+    back with unit length; zero rows stay zero.
 
     See Also
     --------
@@ -99,10 +107,11 @@ def normalize_embeddings(X, steps=("unit", "center", "unit")):
     array([1., 1.])
     """
     steps = _check_steps(steps)
-    X = np.array(X, dtype=np.float64 if np.asarray(X).dtype != np.float32 else np.float32)
+    if not hasattr(X, "ndim"):
+        X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of shape (n_words, n_dims). Got shape {X.shape} instead.")
-    return EmbeddingNormalizer(steps=steps).fit_transform(X)
+    return EmbeddingNormalizer(steps=steps, copy=copy).fit_transform(X)
 
 
 class EmbeddingNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -123,6 +132,9 @@ class EmbeddingNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
     ----------
     steps : tuple of {"unit", "center", "unitdim"}, default=("unit", "center", "unit")
         Applied left to right; see :func:`normalize_embeddings`.
+    copy : bool, default=True
+        If False, ``fit_transform`` and ``transform`` work in place on a writeable float32
+        or float64 array instead of copying it (as scikit-learn's ``StandardScaler`` does).
 
     Attributes
     ----------
@@ -153,10 +165,11 @@ class EmbeddingNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
     True
     """
 
-    _parameter_constraints = {"steps": [tuple, list, str]}
+    _parameter_constraints = {"steps": [tuple, list, str], "copy": ["boolean"]}
 
-    def __init__(self, steps=("unit", "center", "unit")):
+    def __init__(self, steps=("unit", "center", "unit"), copy=True):
         self.steps = steps
+        self.copy = copy
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -174,27 +187,49 @@ class EmbeddingNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         self : EmbeddingNormalizer
             The fitted normaliser.
         """
-        steps = _check_steps(self.steps)
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
-        self.means_, self.stds_ = _fit_stats(X, steps)
+        self.fit_transform(X)
         return self
 
-    def transform(self, X):
-        """Apply the normalisation chain.
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Learn the centring statistics of ``X`` and normalise it, in one run of the chain.
 
         Parameters
         ----------
         X : array-like of shape (n_words, n_dims)
             Embeddings.
+        y : None
+            Ignored.
 
         Returns
         -------
         X_norm : ndarray of shape (n_words, n_dims)
-            Normalised copy of ``X``.
+            Normalised ``X``: a copy, or ``X`` itself when ``copy=False`` allowed it.
+        """
+        steps = _check_steps(self.steps)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], copy=self.copy)
+        X, self.means_, self.stds_ = _run(_writeable(X), steps)
+        return X
+
+    def transform(self, X, copy=None):
+        """Apply the normalisation chain with the fitted statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_words, n_dims)
+            Embeddings.
+        copy : bool, default=None
+            Copy ``X`` first; None uses the estimator's ``copy``.
+
+        Returns
+        -------
+        X_norm : ndarray of shape (n_words, n_dims)
+            Normalised ``X``: a copy, or ``X`` itself when ``copy=False`` allowed it.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, copy=True)
-        return _apply(X, _check_steps(self.steps), self.means_, self.stds_)
+        copy = self.copy if copy is None else copy
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False, copy=copy)
+        return _run(_writeable(X), _check_steps(self.steps), self.means_, self.stds_)[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

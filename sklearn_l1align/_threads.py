@@ -11,11 +11,16 @@ blocks around whole loops, never per iteration.
 """
 
 import contextlib
+import logging
 import os
+import time
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["blas_threads", "max_blas_threads", "single_blas_thread"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["FastestBlasThreads", "blas_threads", "current_blas_threads", "max_blas_threads",
+           "single_blas_thread"]
 
 #: Environment variable that caps the BLAS threads the package uses (an ``n_jobs``-style knob).
 THREADS_ENV = "L1ALIGN_BLAS_THREADS"
@@ -52,3 +57,91 @@ def blas_threads(n):
 def single_blas_thread():
     """``blas_threads(1)``: for d × d LAPACK calls and the solvers' loops."""
     return blas_threads(1)
+
+
+def current_blas_threads(controller=None):
+    """The thread count the loaded BLAS libraries use now (1 when none is loaded)."""
+    controller = ThreadpoolController() if controller is None else controller
+    counts = [lib.num_threads for lib in controller.select(user_api="blas").lib_controllers]
+    return max(counts, default=1)
+
+
+#: Products below this many floating-point operations run as they are, unmeasured: the
+#: measurement would cost more than it can save (OpenBLAS also runs small products on one
+#: thread by itself). About 10 ms on one core.
+MEASURE_MIN_FLOPS = 5e8
+
+
+class FastestBlasThreads:
+    """Run repeated same-shape BLAS calls at the thread count measured fastest for them.
+
+    The first two full-size calls are timed, one at a single thread and one at
+    ``min(max_blas_threads(), current_blas_threads())`` threads (so an outer
+    :func:`blas_threads` limit is respected); every later call uses the faster. On a
+    shared machine a second thread that waits for a busy core can make a product several
+    times slower (issue 12); on an idle one it is nearly twice as fast. The thread count
+    never changes the numbers a BLAS GEMM computes in float32 here (each output entry is
+    one dot product, accumulated in the same order), which the tests check.
+
+    Parameters
+    ----------
+    flops : float, optional
+        Floating-point operations of one call. Below :data:`MEASURE_MIN_FLOPS` nothing is
+        measured and calls run with the threads as they are.
+    candidates : tuple of int, optional
+        The thread counts to try, in order; default as described above.
+    timer : callable, default=time.perf_counter
+        The clock (tests inject a fake one).
+
+    Attributes
+    ----------
+    chosen : int or None
+        The thread count in use once measured (None before, or when nothing is measured).
+    timings : dict of int to float
+        Seconds of the timed call at each candidate count.
+    """
+
+    def __init__(self, flops=None, candidates=None, *, timer=time.perf_counter):
+        self.timer = timer
+        self.timings = {}
+        self.chosen = None
+        self.controller = None
+        if candidates is None:
+            if flops is not None and flops < MEASURE_MIN_FLOPS:
+                candidates = ()
+            else:
+                self.controller = ThreadpoolController()
+                top = min(max_blas_threads(), current_blas_threads(self.controller))
+                candidates = (1, top) if top > 1 else ()
+        self.candidates = tuple(int(c) for c in candidates)
+        if len(self.candidates) == 1:
+            self.chosen = self.candidates[0]
+        if self.candidates and self.controller is None:
+            self.controller = ThreadpoolController()
+
+    def _limit(self, n):
+        return self.controller.limit(limits=n, user_api="blas")
+
+    def run(self, fn, *args, timed=True, **kwargs):
+        """Call ``fn(*args, **kwargs)`` at the chosen thread count (or measure, if not yet chosen).
+
+        ``timed=False`` marks a call of another size (a last, partial block): it is run
+        but not used as a measurement.
+        """
+        if not self.candidates:
+            return fn(*args, **kwargs)
+        if self.chosen is not None:
+            with self._limit(self.chosen):
+                return fn(*args, **kwargs)
+        n = self.candidates[len(self.timings)]
+        with self._limit(n):
+            start = self.timer()
+            result = fn(*args, **kwargs)
+            elapsed = self.timer() - start
+        if timed:
+            self.timings[n] = elapsed
+            if len(self.timings) == len(self.candidates):
+                self.chosen = min(self.timings, key=lambda c: (self.timings[c], c))
+                logger.debug("BLAS threads measured %s s: using %d",
+                             {c: round(t, 4) for c, t in self.timings.items()}, self.chosen)
+        return result

@@ -4,9 +4,12 @@ Every public entry point validates through these helpers so that a user gets the
 same message for the same mistake wherever they make it.
 """
 
+import numbers
+
 import numpy as np
 
-__all__ = ["check_pairs", "check_real", "check_same_dim", "check_orthogonal"]
+__all__ = ["check_cutoffs", "check_orthogonal", "check_pairs", "check_real", "check_same_dim",
+           "orthogonality_error"]
 
 
 def check_real(X, name):
@@ -53,7 +56,7 @@ def check_pairs(pairs, n_src, n_tgt, *, name="pairs"):
     arr = np.asarray(pairs)
     if arr.dtype == object or arr.dtype.kind not in "iu":
         if arr.size and arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
+            pass  # whole numbers: range-checked as they are, then cast
         elif arr.size == 0 and arr.ndim >= 1:
             arr = arr.astype(np.int64)
         else:
@@ -68,8 +71,9 @@ def check_pairs(pairs, n_src, n_tgt, *, name="pairs"):
         )
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: at least one (source, target) pair is needed.")
-    arr = arr.astype(np.int64, copy=False)
-    if arr.min() < 0:
+    # Range checks on the numbers as given: a cast first would wrap uint64 values of
+    # 2**63 and above (and floats beyond int64) to negative numbers.
+    if arr.dtype.kind in "if" and arr.min() < 0:
         bad = int(np.flatnonzero((arr < 0).any(axis=1))[0])
         raise ValueError(
             f"{name} must hold non-negative row indices. Got {arr[bad].tolist()} at row {bad} instead."
@@ -80,8 +84,9 @@ def check_pairs(pairs, n_src, n_tgt, *, name="pairs"):
             bad = int(np.flatnonzero(too_big)[0])
             raise ValueError(
                 f"{name}[:, {col}] indexes the {side} rows, so it must be < {n}. "
-                f"Got {int(arr[bad, col])} at row {bad} instead."
+                f"Got {arr[bad, col].item()!r} at row {bad} instead."
             )
+    arr = arr.astype(np.int64, copy=False)
     return arr
 
 
@@ -109,3 +114,24 @@ def check_orthogonal(M, d, *, tol, name="initial"):
             f"{name} must be orthogonal: max|MᵀM − I| <= {tol:g}. Got {err:.3g} instead."
         )
     return M
+
+
+def check_cutoffs(k, name="k"):
+    """Validate BLI cut-offs: a positive integer or a non-empty sequence of them.
+
+    Returns them as a tuple of Python ints. ``True``, ``1.5``, ``2.0``, ``0`` and ``-1``
+    are refused with a ``ValueError`` that names the offending value.
+    """
+    values = (k,) if isinstance(k, (numbers.Number, np.generic)) else k
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = None
+    if not values:
+        raise ValueError(f"{name} must be a positive integer or a non-empty tuple of them. "
+                         f"Got {k!r} instead.")
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
+            raise ValueError(f"{name} must be a positive integer or a tuple of positive integers "
+                             f"(cut-offs such as 1, 5, 10). Got {v!r} in {name}={k!r} instead.")
+    return tuple(int(v) for v in values)

@@ -15,16 +15,20 @@ files can run arbitrary code when loaded: never load one from an untrusted sourc
 """
 
 import logging
+import numbers
 import os
+import weakref
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from gensim.models import KeyedVectors
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
+from . import _neighbors
 from . import io as _io
-from ._base import pairs_fit_parameter as _pairs_parameter
-from ._dictionary import topk_neighbors
+from ._base import pairs_fit_parameter
 from ._normalize import normalize_embeddings
+from ._validation import check_cutoffs
 from .metrics import bli_precision
 
 logger = logging.getLogger(__name__)
@@ -32,6 +36,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "DictionaryCoverage",
     "align",
+    "clear_translation_cache",
     "dictionary_to_pairs",
     "evaluate_bli",
     "keyed_vectors_from_arrays",
@@ -79,6 +84,8 @@ def _read_only(array):
     return view
 
 
+@validate_params({"words": ["array-like"], "vectors": ["array-like"], "dtype": "no_validation"},
+                 prefer_skip_nested_validation=True)
 def keyed_vectors_from_arrays(words, vectors, *, dtype=np.float32):
     """Build a new ``KeyedVectors`` from words and a matrix, keeping their order.
 
@@ -113,8 +120,12 @@ def keyed_vectors_from_arrays(words, vectors, *, dtype=np.float32):
     >>> kv.index_to_key, kv.vectors.dtype, kv["chien"].tolist()
     (['chat', 'chien'], dtype('float32'), [0.0, 1.0])
     """
+    return _new_keyed_vectors(words, np.array(vectors, dtype=dtype, copy=True))
+
+
+def _new_keyed_vectors(words, matrix):
+    """``keyed_vectors_from_arrays`` on a matrix the new object may keep (no copy)."""
     words = list(words)
-    matrix = np.array(vectors, dtype=dtype, copy=True)
     if matrix.ndim != 2:
         raise ValueError(
             f"vectors must be a 2-D array (n_words, n_dims). Got shape {matrix.shape} instead."
@@ -141,12 +152,17 @@ def keyed_vectors_from_arrays(words, vectors, *, dtype=np.float32):
 
 def _with_vectors(kv, vectors):
     """A new ``KeyedVectors`` with the keys (and per-key attributes) of ``kv``."""
-    new = keyed_vectors_from_arrays(kv.index_to_key, vectors)
+    # float32, as gensim's own vectors; a float32 array made for the new object is kept as is.
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if np.may_share_memory(vectors, kv.vectors):
+        vectors = vectors.copy()
+    new = _new_keyed_vectors(kv.index_to_key, vectors)
     # Per-key attributes such as word counts describe the words, not the vectors.
     new.expandos = {name: np.array(values, copy=True) for name, values in kv.expandos.items()}
     return new
 
 
+@validate_params({"path": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def read_keyed_vectors(path, **read_word2vec_kwargs):
     """Read a word2vec text or binary file into a new ``KeyedVectors``.
 
@@ -198,6 +214,8 @@ def read_keyed_vectors(path, **read_word2vec_kwargs):
     return kv
 
 
+@validate_params({"kv": [KeyedVectors], "path": [str, os.PathLike], "binary": ["boolean"]},
+                 prefer_skip_nested_validation=True)
 def write_keyed_vectors(kv, path, binary=False):
     """Write ``KeyedVectors`` to a word2vec text or binary file, atomically.
 
@@ -241,6 +259,7 @@ def write_keyed_vectors(kv, path, binary=False):
     _io.write_word2vec(path, kv.index_to_key, vectors, binary=binary)
 
 
+@validate_params({"kv": [KeyedVectors], "steps": [str, tuple, list]}, prefer_skip_nested_validation=True)
 def normalize_keyed_vectors(kv, steps=("unit", "center", "unit")):
     """Normalise ``KeyedVectors`` with a chain of VecMap/MUSE steps, as a new object.
 
@@ -270,10 +289,12 @@ def normalize_keyed_vectors(kv, steps=("unit", "center", "unit")):
     [[0.6000000238418579, 0.800000011920929], [0.0, 1.0]]
     """
     vectors = _check_kv(kv, "kv")
-    steps = tuple(steps)
-    if not steps:
-        return _with_vectors(kv, vectors)
-    return _with_vectors(kv, normalize_embeddings(vectors.astype(np.float64), steps=steps))
+    steps = (steps,) if isinstance(steps, str) else tuple(steps)
+    # One float32 copy, normalised in place (the new object then takes it without a copy).
+    copy = np.array(vectors, dtype=np.float32, copy=True)
+    if steps:
+        normalize_embeddings(copy, steps=steps, copy=False)
+    return _with_vectors(kv, copy)
 
 
 # --------------------------------------------------------------------------- dictionaries
@@ -364,6 +385,12 @@ def _word_pairs(dictionary, lowercase):
                 f"Got {pair!r} at position {i} instead."
             )
         source, target = pair
+        for word in (source, target):
+            if not isinstance(word, str):
+                raise TypeError(
+                    "Dictionary words must be strings. Got "
+                    f"{word!r} ({type(word).__name__}) in {pair!r} at position {i} instead."
+                )
         if lowercase:
             source, target = source.lower(), target.lower()
         pairs.append((source, target))
@@ -371,6 +398,11 @@ def _word_pairs(dictionary, lowercase):
     return list(dict.fromkeys(pairs))
 
 
+@validate_params(
+    {"dictionary": "no_validation", "kv_src": [KeyedVectors], "kv_tgt": [KeyedVectors],
+     "lowercase": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def dictionary_to_pairs(dictionary, kv_src, kv_tgt, *, lowercase=False):
     """Turn a bilingual dictionary into row-index pairs of two ``KeyedVectors``.
 
@@ -399,6 +431,8 @@ def dictionary_to_pairs(dictionary, kv_src, kv_tgt, *, lowercase=False):
     ------
     ValueError
         If no pair has both words in vocabulary, or an entry is not a pair.
+    TypeError
+        If a word is not a string (the message names it and its position).
     sklearn_l1align.io.EmbeddingFormatError
         If the dictionary file is malformed (the message names the file and line).
 
@@ -466,9 +500,20 @@ def _seed_pairs(seed_dictionary, kv_src, kv_tgt):
     """Index pairs as given, or those of a word dictionary (its report is logged)."""
     if isinstance(seed_dictionary, np.ndarray) and seed_dictionary.dtype.kind in "iu":
         return seed_dictionary
+    if isinstance(seed_dictionary, np.ndarray) and seed_dictionary.dtype.kind not in "OUS":
+        raise TypeError(
+            "seed_dictionary as an array must hold integer (source row, target row) indices, "
+            "or words. Got an array of dtype "
+            f"{seed_dictionary.dtype} instead; convert whole-number indices with .astype(int)."
+        )
     return dictionary_to_pairs(seed_dictionary, kv_src, kv_tgt)[0]
 
 
+@validate_params(
+    {"kv_src": [KeyedVectors], "kv_tgt": [KeyedVectors],
+     "estimator": [HasMethods(["fit", "transform"])], "seed_dictionary": "no_validation"},
+    prefer_skip_nested_validation=True,
+)
 def align(kv_src, kv_tgt, estimator, seed_dictionary=None):
     """Fit an aligner (or a Pipeline of them) on two spaces and map the source space.
 
@@ -502,6 +547,9 @@ def align(kv_src, kv_tgt, estimator, seed_dictionary=None):
     ValueError
         If a seed dictionary is given but no step of ``estimator`` accepts ``pairs``,
         or if every seed pair is out of vocabulary.
+    TypeError
+        If ``seed_dictionary`` is an array of floats (or another non-integer, non-word
+        dtype): row indices must be integers.
 
     See Also
     --------
@@ -537,7 +585,7 @@ def align(kv_src, kv_tgt, estimator, seed_dictionary=None):
         logger.info("Fitting %s without a seed dictionary (unsupervised).", type(estimator).__name__)
         estimator.fit(X, Y)
     else:
-        parameter = _pairs_parameter(estimator)
+        parameter = pairs_fit_parameter(estimator)
         if parameter is None:
             raise ValueError(
                 "A seed dictionary needs an estimator whose fit accepts pairs (an aligner "
@@ -551,6 +599,8 @@ def align(kv_src, kv_tgt, estimator, seed_dictionary=None):
     return transform_keyed_vectors(kv_src, estimator)
 
 
+@validate_params({"kv": [KeyedVectors], "estimator": [HasMethods(["transform"]), "array-like"]},
+                 prefer_skip_nested_validation=True)
 def transform_keyed_vectors(kv, estimator):
     """Map ``KeyedVectors`` with a fitted estimator or a mapping matrix, as a new object.
 
@@ -613,7 +663,7 @@ def transform_keyed_vectors(kv, estimator):
 # --------------------------------------------------------------------------- retrieval
 
 
-def _check_retrieval(kv_src_mapped, kv_tgt, method, csls_k):
+def _check_retrieval(kv_src_mapped, kv_tgt):
     X = _check_kv(kv_src_mapped, "kv_src_mapped")
     Y = _check_kv(kv_tgt, "kv_tgt")
     if X.shape[1] != Y.shape[1]:
@@ -621,14 +671,78 @@ def _check_retrieval(kv_src_mapped, kv_tgt, method, csls_k):
             "kv_src_mapped and kv_tgt must have the same vector size. Got "
             f"{X.shape[1]} and {Y.shape[1]} instead."
         )
-    if method not in ("csls", "nn"):
-        raise ValueError(f"method must be 'csls' or 'nn'. Got {method!r} instead.")
-    if isinstance(csls_k, bool) or not isinstance(csls_k, (int, np.integer)) or csls_k < 1:
-        raise ValueError(f"csls_k must be a positive integer. Got {csls_k!r} instead.")
     return X, Y
 
 
-def translate(words, kv_src_mapped, kv_tgt, topn=5, method="csls", csls_k=10):
+@dataclass(frozen=True)
+class _CachedTerm:
+    """CSLS's ``r_S`` of a target space over one mapped source space, and what it was computed on."""
+
+    source: weakref.ref  # the mapped source KeyedVectors
+    src_vectors: weakref.ref  # its vectors array at the time
+    tgt_vectors: weakref.ref  # the target's vectors array at the time
+    r: np.ndarray
+
+
+#: ``kv_tgt -> {(id(kv_src_mapped), csls_k): _CachedTerm}``; entries die with the target space.
+_CSLS_TERMS = weakref.WeakKeyDictionary()
+
+
+def _csls_target_term(kv_src_mapped, kv_tgt, X, Y, csls_k):
+    """``r_S`` of every target over all mapped source rows, computed once per pair of spaces.
+
+    This is the ``O(n_src × n_tgt)`` part of a CSLS retrieval; the rest costs
+    ``O(n_queries × n_tgt)``. The entry is reused while both objects and their ``vectors``
+    arrays are the same (replacing ``vectors`` invalidates it; changing them in place does
+    not: call :func:`clear_translation_cache` then).
+    """
+    terms = _CSLS_TERMS.setdefault(kv_tgt, {})
+    for key in [key for key, entry in terms.items() if entry.source() is None]:
+        del terms[key]  # the source space is gone
+    key = (id(kv_src_mapped), int(csls_k))
+    entry = terms.get(key)
+    if (entry is not None and entry.source() is kv_src_mapped
+            and entry.src_vectors() is X and entry.tgt_vectors() is Y):
+        return entry.r
+    r = _neighbors.topk_means(_neighbors.unit_rows(Y), _neighbors.unit_rows(X), int(csls_k),
+                              need_tgt=False)[0]
+    try:
+        terms[key] = _CachedTerm(weakref.ref(kv_src_mapped), weakref.ref(X), weakref.ref(Y), r)
+    except TypeError:  # vectors that cannot be weakly referenced: nothing is cached
+        pass
+    return r
+
+
+def clear_translation_cache():
+    """Forget the CSLS terms :func:`translate` keeps per pair of spaces.
+
+    Needed only after changing a space's ``vectors`` in place: replacing the array, or
+    using new ``KeyedVectors``, is noticed without it.
+
+    See Also
+    --------
+    translate : Keeps the cache.
+
+    Examples
+    --------
+    >>> from sklearn_l1align.gensim import clear_translation_cache
+    >>> clear_translation_cache()
+    """
+    _CSLS_TERMS.clear()
+
+
+@validate_params(
+    {
+        "words": [str, "array-like"],
+        "kv_src_mapped": [KeyedVectors],
+        "kv_tgt": [KeyedVectors],
+        "topn": [Interval(numbers.Integral, 1, None, closed="left")],
+        "method": [StrOptions({"csls", "nn"})],
+        "csls_k": [Interval(numbers.Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def translate(words, kv_src_mapped, kv_tgt, topn=5, method="csls", csls_k=_neighbors.CSLS_K):
     """Translate source words: their ``topn`` target words with scores, best first.
 
     Like gensim's ``most_similar``, each word gets a list of ``(word, score)`` pairs,
@@ -649,7 +763,9 @@ def translate(words, kv_src_mapped, kv_tgt, topn=5, method="csls", csls_k=10):
         ``2 cos(x, y) − r_T(x) − r_S(y)``, which demotes hub targets.
     csls_k : int, default=10
         CSLS neighbourhood size. ``r_S`` is computed over all rows of
-        ``kv_src_mapped``, so it costs a pass over both vocabularies.
+        ``kv_src_mapped``, a pass over both vocabularies, once per pair of spaces: later
+        calls on the same objects reuse it and cost only ``O(len(words) × n_tgt)``
+        (see :func:`clear_translation_cache`).
 
     Returns
     -------
@@ -679,9 +795,7 @@ def translate(words, kv_src_mapped, kv_tgt, topn=5, method="csls", csls_k=10):
     if isinstance(words, str):
         words = [words]
     words = list(dict.fromkeys(words))
-    X, Y = _check_retrieval(kv_src_mapped, kv_tgt, method, csls_k)
-    if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or topn < 1:
-        raise ValueError(f"topn must be a positive integer. Got {topn!r} instead.")
+    X, Y = _check_retrieval(kv_src_mapped, kv_tgt)
     rows = []
     for word in words:
         row = kv_src_mapped.key_to_index.get(word)
@@ -693,8 +807,11 @@ def translate(words, kv_src_mapped, kv_tgt, topn=5, method="csls", csls_k=10):
         rows.append(row)
     if not rows:
         return {}
-    idx, scores = topk_neighbors(X, Y, int(topn), method=method, csls_k=int(csls_k),
-                                 queries=np.asarray(rows, dtype=np.int64))
+    r_candidates = (_csls_target_term(kv_src_mapped, kv_tgt, X, Y, csls_k)
+                    if method == "csls" else None)
+    idx, scores = _neighbors.topk_neighbors(X, Y, int(topn), method=method, csls_k=int(csls_k),
+                                            queries=np.asarray(rows, dtype=np.int64),
+                                            r_candidates=r_candidates)
     targets = kv_tgt.index_to_key
     return {
         word: [(targets[j], float(s)) for j, s in zip(idx_row.tolist(), score_row.tolist())]
@@ -702,8 +819,21 @@ def translate(words, kv_src_mapped, kv_tgt, topn=5, method="csls", csls_k=10):
     }
 
 
+@validate_params(
+    {
+        "kv_src_mapped": [KeyedVectors],
+        "kv_tgt": [KeyedVectors],
+        "test_dictionary": "no_validation",
+        "ks": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list],
+        "methods": [StrOptions({"csls", "nn"}), tuple, list],
+        "csls_k": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lowercase": ["boolean"],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def evaluate_bli(kv_src_mapped, kv_tgt, test_dictionary, *, ks=(1, 5, 10),
-                 methods=("nn", "csls"), csls_k=10, lowercase=False):
+                 methods=("nn", "csls"), csls_k=_neighbors.CSLS_K, lowercase=False, verbose=0):
     """BLI precision@k of two aligned ``KeyedVectors`` against a test dictionary.
 
     Follows MUSE's word-translation convention (see ``convention`` in the result):
@@ -728,6 +858,8 @@ def evaluate_bli(kv_src_mapped, kv_tgt, test_dictionary, *, ks=(1, 5, 10),
         CSLS neighbourhood size (CSLS-10 in MUSE and in the paper).
     lowercase : bool, default=False
         Lowercase the dictionary first.
+    verbose : int, default=0
+        At 1 or more, a progress line over the retrieval blocks (on a terminal).
 
     Returns
     -------
@@ -765,13 +897,15 @@ def evaluate_bli(kv_src_mapped, kv_tgt, test_dictionary, *, ks=(1, 5, 10),
     >>> bool(res["precision"]["csls"][1] > 0.4)
     True
     """
-    X, Y = _check_retrieval(kv_src_mapped, kv_tgt, "nn", csls_k)
+    X, Y = _check_retrieval(kv_src_mapped, kv_tgt)
+    ks = check_cutoffs(ks, "ks")
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     if not methods or any(m not in ("nn", "csls") for m in methods):
         raise ValueError(f"methods must be a non-empty tuple of 'nn' and 'csls'. Got {methods!r} instead.")
     pairs, coverage = dictionary_to_pairs(test_dictionary, kv_src_mapped, kv_tgt, lowercase=lowercase)
     results = {
-        method: bli_precision(X, Y, pairs, k=tuple(ks), method=method, csls_k=int(csls_k))
+        method: bli_precision(X, Y, pairs, k=ks, method=method, csls_k=int(csls_k),
+                              verbose=verbose)
         for method in methods
     }
     n_queries = next(iter(results.values())).n_queries

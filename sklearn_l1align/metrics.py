@@ -22,16 +22,17 @@ The functions here take index pairs, so OOV handling happens before they are
 called: :mod:`sklearn_l1align.gensim` reports the dropped pairs and coverage.
 """
 
-import math
 import numbers
 from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import binomtest
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array
 
-from ._dictionary import DEFAULT_BATCH_SIZE, _topk_means, topk_neighbors, unit_rows
-from ._validation import check_pairs, check_real, check_same_dim
+from ._neighbors import CSLS_K, DEFAULT_BATCH_SIZE, csls_scores, topk_means, topk_neighbors, unit_rows
+from ._progress import Progress
+from ._validation import check_cutoffs, check_pairs, check_real, check_same_dim
 
 __all__ = ["BLIResult", "bli_precision", "bli_mrr", "mcnemar_test"]
 
@@ -98,11 +99,12 @@ def _check_inputs(X_src, X_tgt, pairs):
         "method": [StrOptions({"csls", "nn"})],
         "csls_k": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
-def bli_precision(X_src, X_tgt, pairs, *, k=(1, 5, 10), method="csls", csls_k=10,
-                  batch_size=DEFAULT_BATCH_SIZE):
+def bli_precision(X_src, X_tgt, pairs, *, k=(1, 5, 10), method="csls", csls_k=CSLS_K,
+                  batch_size=DEFAULT_BATCH_SIZE, verbose=0):
     """BLI precision@k with the MUSE word-translation convention.
 
     Each unique source word of ``pairs`` is a query. Its mapped vector retrieves
@@ -119,13 +121,16 @@ def bli_precision(X_src, X_tgt, pairs, *, k=(1, 5, 10), method="csls", csls_k=10
     pairs : array-like of shape (n_pairs, 2)
         Gold (source row, target row) pairs; a source may appear several times.
     k : int or tuple of int, default=(1, 5, 10)
-        Cut-offs to report.
+        Cut-offs to report: positive integers (``1.5``, ``0`` or ``True`` are refused).
     method : {"csls", "nn"}, default="csls"
         Retrieval by CSLS or by cosine nearest neighbour.
     csls_k : int, default=10
         CSLS neighbourhood size.
     batch_size : int, default=512
         Query rows per block.
+    verbose : int, default=0
+        At 1 or more, a progress line over the retrieval blocks (on a terminal); also
+        shown inside :func:`sklearn_l1align._progress.show_progress`.
 
     Returns
     -------
@@ -146,14 +151,12 @@ def bli_precision(X_src, X_tgt, pairs, *, k=(1, 5, 10), method="csls", csls_k=10
     >>> res.precision[1], res.n_queries
     (0.666..., 3)
     """
+    ks = check_cutoffs(k, "k")
     X_src, X_tgt, pairs = _check_inputs(X_src, X_tgt, pairs)
-    ks = (k,) if isinstance(k, numbers.Integral) else tuple(int(v) for v in k)
-    if not ks or min(ks) < 1:
-        raise ValueError(f"k must be a positive integer or a tuple of them. Got {k!r} instead.")
     queries, gold = _gold_sets(pairs)
     kmax = min(max(ks), X_tgt.shape[0])
     idx, _ = topk_neighbors(X_src, X_tgt, kmax, method=method, csls_k=csls_k,
-                            queries=queries, batch_size=batch_size)
+                            queries=queries, batch_size=batch_size, verbose=verbose)
     first_hit = np.full(len(queries), np.iinfo(np.int64).max)
     for q, (row, g) in enumerate(zip(idx, gold)):
         for rank, j in enumerate(row.tolist()):
@@ -174,11 +177,12 @@ def bli_precision(X_src, X_tgt, pairs, *, k=(1, 5, 10), method="csls", csls_k=10
         "csls_k": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_oov": [Interval(numbers.Integral, 0, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
-def bli_mrr(X_src, X_tgt, pairs, *, method="nn", csls_k=10, n_oov=0,
-            batch_size=DEFAULT_BATCH_SIZE):
+def bli_mrr(X_src, X_tgt, pairs, *, method="nn", csls_k=CSLS_K, n_oov=0,
+            batch_size=DEFAULT_BATCH_SIZE, verbose=0):
     """Mean reciprocal rank of the gold translation (xling-eval convention).
 
     Each unique source word is a query; its rank is the 1-based position of its
@@ -203,6 +207,8 @@ def bli_mrr(X_src, X_tgt, pairs, *, method="nn", csls_k=10, n_oov=0,
         each as a miss (reciprocal rank 0), so they enlarge the denominator.
     batch_size : int, default=512
         Query rows per block.
+    verbose : int, default=0
+        At 1 or more, a progress line over the blocks (on a terminal).
 
     Returns
     -------
@@ -225,16 +231,18 @@ def bli_mrr(X_src, X_tgt, pairs, *, method="nn", csls_k=10, n_oov=0,
     queries, gold = _gold_sets(pairs)
     Xs, Xt = unit_rows(X_src), unit_rows(X_tgt)
     if method == "csls":
-        _, r_tgt = _topk_means(Xs, Xt, csls_k, batch_size, need_src=False)
-        r_q, _ = _topk_means(Xs[queries], Xt, csls_k, batch_size, need_tgt=False)
+        _, r_tgt = topk_means(Xs, Xt, csls_k, batch_size, need_src=False, verbose=verbose)
+        r_q, _ = topk_means(Xs[queries], Xt, csls_k, batch_size, need_tgt=False, verbose=verbose)
     rr = np.empty(len(queries))
-    for start in range(0, len(queries), batch_size):
-        S = Xs[queries[start:start + batch_size]] @ Xt.T
-        if method == "csls":
-            S = 2 * S - r_q[start:start + S.shape[0], None] - r_tgt[None, :]
-        for row, g, pos in zip(S, gold[start:start + batch_size], range(start, start + S.shape[0])):
-            best = row[list(g)].max()
-            rr[pos] = 1.0 / (1 + int(np.count_nonzero(row > best)))
+    with Progress("MRR ranking", total=-(-len(queries) // batch_size), verbose=verbose) as progress:
+        for start in range(0, len(queries), batch_size):
+            S = Xs[queries[start:start + batch_size]] @ Xt.T
+            if method == "csls":
+                csls_scores(S, r_q[start:start + S.shape[0]], r_tgt, out=S)
+            for row, g, pos in zip(S, gold[start:start + batch_size], range(start, start + S.shape[0])):
+                best = row[list(g)].max()
+                rr[pos] = 1.0 / (1 + int(np.count_nonzero(row > best)))
+            progress.update()
     return float(rr.sum() / (len(queries) + n_oov))
 
 
@@ -250,7 +258,8 @@ def mcnemar_test(hits_a, hits_b):
     -------
     p_value : float
         Probability, under "both systems are equally accurate", of a split of the
-        discordant queries at least as uneven as observed (binomial, p = 1/2).
+        discordant queries at least as uneven as observed (binomial, p = 1/2), computed
+        by :func:`scipy.stats.binomtest` without overflow for any number of queries.
         1.0 when no query is discordant.
 
     See Also
@@ -274,6 +283,5 @@ def mcnemar_test(hits_a, hits_b):
     n = n01 + n10
     if n == 0:
         return 1.0
-    m = min(n01, n10)
-    tail = sum(math.comb(n, i) for i in range(m + 1)) / 2.0**n
-    return float(min(1.0, 2 * tail))
+    # Exact two-sided binomial test (the symmetric case doubles one tail, capped at 1).
+    return float(binomtest(n01, n, 0.5, alternative="two-sided").pvalue)

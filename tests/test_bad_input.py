@@ -35,7 +35,7 @@ from sklearn_l1align import (
     StiefelFlowSolver,
     normalize_embeddings,
 )
-from sklearn_l1align import _dictionary
+from sklearn_l1align import _neighbors
 from sklearn_l1align import io as l1io
 from sklearn_l1align.io import EmbeddingFormatError
 from sklearn_l1align.metrics import bli_precision
@@ -155,8 +155,8 @@ def _no_mutual(through_fit):
     """Crossed S2T and T2S argmaxes, which exact arithmetic cannot produce (see the docs)."""
 
     def make(folder, monkeypatch):
-        monkeypatch.setattr(_dictionary, "_csls_both_ways",
-                            lambda Xs, Xt, k, batch_size: (np.array([1, 0]), np.array([0, 1])))
+        monkeypatch.setattr(_neighbors, "csls_both_ways",
+                            lambda Xs, Xt, k, batch_size, **kwargs: (np.array([1, 0]), np.array([0, 1])))
         X2, Y2 = np.eye(2), np.eye(2)
         if through_fit:
             return lambda: L1ProcrustesAligner(dictionary=CSLSDictionaryBuilder()).fit(X2, Y2)

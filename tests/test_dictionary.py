@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from _helpers import brute_force_dictionary, brute_force_scores, min_score_gap, topk_mean_rows, unit64
 from sklearn_l1align import CSLSDictionaryBuilder, mean_topk_similarity
-from sklearn_l1align._dictionary import topk_neighbors
+from sklearn_l1align._neighbors import topk_neighbors
 
 METHODS = ("csls", "nn")
 DIRECTIONS = ("mutual", "s2t", "t2s", "union")
@@ -209,7 +209,7 @@ def test_topk_neighbors_equals_brute_force(method):
 def test_get_set_params_and_clone():
     b = CSLSDictionaryBuilder(method="nn", k=5, direction="union", max_rank=100, batch_size=3)
     assert b.get_params() == {"method": "nn", "k": 5, "direction": "union", "max_rank": 100,
-                              "batch_size": 3}
+                              "batch_size": 3, "verbose": 0}
     c = clone(b)
     assert c is not b and c.get_params() == b.get_params()
     assert c.set_params(k=7, direction="s2t") is c
@@ -229,6 +229,7 @@ def test_get_set_params_and_clone():
         ({"direction": "both"}, "'direction' parameter"),
         ({"max_rank": 0}, "'max_rank' parameter"),
         ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"verbose": "loud"}, "'verbose' parameter"),
     ],
 )
 def test_invalid_params_raise_at_build(params, fragment):

@@ -20,10 +20,10 @@ from sklearn_l1align import (
     normalize_embeddings,
 )
 from sklearn_l1align.datasets import load_demo
+from sklearn_l1align._base import pairs_fit_parameter
 from sklearn_l1align.gensim import (
     BLI_CONVENTION,
     DictionaryCoverage,
-    _pairs_parameter,
     align,
     dictionary_to_pairs,
     evaluate_bli,
@@ -257,7 +257,7 @@ def test_pipeline_routes_seed_pairs_to_first_aligner(small):
         ("l2", ProcrustesAligner()),
         ("l1", L1ProcrustesAligner(solver=StiefelFlowSolver(integrator="cayley", max_time=2e-4))),
     ])
-    assert _pairs_parameter(pipe) == "l2__pairs"
+    assert pairs_fit_parameter(pipe) == "l2__pairs"
     snap = _snapshot(fr, ru)
     mapped = align(fr, ru, pipe, seed_dictionary=train)
     _assert_unchanged([fr, ru], snap)
@@ -274,9 +274,9 @@ def test_pipeline_routes_seed_pairs_to_first_aligner(small):
 def test_pairs_parameter_nested_and_passthrough():
     inner = Pipeline([("norm", EmbeddingNormalizer()), ("l2", ProcrustesAligner())])
     outer = Pipeline([("skip", "passthrough"), ("inner", inner), ("l1", L1ProcrustesAligner())])
-    assert _pairs_parameter(outer) == "inner__l2__pairs"
-    assert _pairs_parameter(EmbeddingNormalizer()) is None
-    assert _pairs_parameter(L1ProcrustesAligner()) == "pairs"
+    assert pairs_fit_parameter(outer) == "inner__l2__pairs"
+    assert pairs_fit_parameter(EmbeddingNormalizer()) is None
+    assert pairs_fit_parameter(L1ProcrustesAligner()) == "pairs"
 
 
 def test_seed_dictionary_needs_a_step_that_takes_pairs(small):

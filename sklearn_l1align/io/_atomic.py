@@ -17,12 +17,21 @@ import socket
 import stat
 import tempfile
 import threading
+import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["StagedOutputs", "atomic_save_npz", "atomic_write", "check_output_path", "is_binary_name"]
+__all__ = [
+    "StagedOutputs",
+    "atomic_save_npz",
+    "atomic_write",
+    "check_output_path",
+    "deferred_signals",
+    "is_binary_name",
+    "remove_stale_staging",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +56,48 @@ def _new_file_mode():
     return 0o644
 
 
+# Linux inode flags (linux/fs.h) that make a file impossible to replace even for root.
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IMMUTABLE_FL = 0x00000010
+_FS_APPEND_FL = 0x00000020
+
+
+def _unreplaceable_flags(path):
+    """The immutable / append-only flags of ``path`` (Linux only; 0 when unknown)."""
+    try:
+        import fcntl
+        import struct
+
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except (ImportError, OSError):
+        return 0
+    try:
+        flags = struct.unpack("l", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, struct.pack("l", 0)))[0]
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+    return flags & (_FS_IMMUTABLE_FL | _FS_APPEND_FL)
+
+
+def _kind_of(mode):
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISLNK, "a symbolic link")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
 def check_output_path(path, inputs=()):
-    """Return ``path`` as a Path after checking it can be written and is not one of ``inputs``.
+    """Return ``path`` as a Path after checking that a regular file can be written there.
+
+    Run before any reading or fitting, so that a run that cannot write its outputs
+    fails at once, not after minutes of work. An existing ``path`` is only ever
+    replaced if it is a regular file: a symbolic link, a device (``/dev/null``), a FIFO
+    or a socket is refused, never replaced. The folder is probed by creating and
+    removing a hidden temporary file in it, which detects an unwritable or read-only
+    folder (also for root, who bypasses permission bits).
 
     Parameters
     ----------
@@ -61,21 +110,65 @@ def check_output_path(path, inputs=()):
     -------
     path : pathlib.Path
         ``path`` as given.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist.
+    NotADirectoryError
+        If the folder is not a folder.
+    IsADirectoryError
+        If ``path`` is an existing folder.
+    ValueError
+        If ``path`` exists and is not a regular file, is immutable or append-only,
+        or is one of ``inputs``.
+    PermissionError
+        If no file can be created in the folder (permissions, read-only file system).
     """
     path = Path(os.fspath(path))
     folder = path.parent
-    if not folder.is_dir():
+    if not folder.exists():
         raise FileNotFoundError(
             f"The output folder '{folder}' must exist to write '{path}'. Got a path to a "
             "missing folder instead; create the folder first."
         )
-    if path.is_dir():
-        raise IsADirectoryError(
-            f"The output path must be a file. Got the existing folder '{path}' instead."
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            f"The output folder of '{path}' must be a folder. Got '{folder}', which is "
+            "not one, instead."
         )
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None:
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(
+                f"The output path must be a file. Got the existing folder '{path}' instead."
+            )
+        if not stat.S_ISREG(mode):
+            raise ValueError(
+                f"An output must be a regular file, which is replaced; other files are "
+                f"never replaced. Got '{path}', {_kind_of(mode)}, instead."
+            )
+        if _unreplaceable_flags(path):
+            raise ValueError(
+                f"An output must be a file that can be replaced. Got '{path}', which is "
+                "immutable or append-only (chattr +i / +a), instead."
+            )
     for given in inputs:
         if given is not None and Path(given).exists() and Path(given).resolve() == path.resolve():
             raise ValueError(f"An output must not overwrite an input. Got '{path}' as both instead.")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".l1align-probe-", suffix=".tmp")
+    except OSError as exc:
+        raise PermissionError(
+            f"The output folder must be writable to write '{path}'. Got '{folder}', where "
+            f"no file can be created ({exc.strerror or exc}), instead."
+        ) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
     return path
 
 
@@ -244,19 +337,93 @@ def atomic_save_npz(path, arrays, *, compressed=False):
                     np.lib.format.write_array(entry, array, allow_pickle=False)
 
 
-@contextlib.contextmanager
-def deferred_sigint():
-    """Hold Ctrl-C back while the outputs are moved into place, so they move together."""
-    can_block = (hasattr(signal, "pthread_sigmask")
-                 and threading.current_thread() is threading.main_thread())
-    if not can_block:
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+# --------------------------------------------------------------------------
+# The staged commit: a set of files that move into place together
+# --------------------------------------------------------------------------
+
+try:  # POSIX advisory locks; without them (Windows) liveness falls back to the pid.
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover
+    _fcntl = None
+
+#: The signals a commit defers: Ctrl-C, and what ``timeout``, ``docker stop`` and Slurm send.
+DEFERRED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM")
+                         if hasattr(signal, name))
+#: A staging folder from another PID namespace or boot whose lock is free is removed only
+#: once it is this old (seconds): its lock is taken right after it is made, so a younger
+#: one may be a live run's that has not locked it yet.
+STALE_FOREIGN_AGE = 60.0
+#: Sub-folder of a staging folder that keeps the replaced files until the set is in place.
+_PREVIOUS = ".previous"
+
+
+class deferred_signals:
+    """Record SIGINT and SIGTERM inside the block; hand them to the earlier handlers after it.
+
+    Python runs signal handlers in the main thread whichever thread the kernel delivered
+    the signal to (an OpenBLAS worker, say), so replacing the handlers, unlike blocking the
+    signal in the main thread, holds back every delivery. A second signal inside the block
+    is recorded too; each kind is delivered once. Outside the main thread handlers cannot
+    be installed, and none are needed: Python raises ``KeyboardInterrupt`` only in the
+    main thread.
+
+    Attributes
+    ----------
+    received : list of int
+        The signals that arrived inside the block, in order.
+    """
+
+    def __enter__(self):
+        self.received = []
+        self.previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in DEFERRED_SIGNALS:
+                try:
+                    self.previous[signum] = signal.signal(signum, self._record)
+                except (OSError, ValueError):  # pragma: no cover - not settable here
+                    pass
+        return self
+
+    def _record(self, signum, frame):
+        self.received.append(signum)
+
+    @property
+    def pending(self):
+        """The received signals that the earlier handlers do not ignore."""
+        return [s for s in dict.fromkeys(self.received) if self.previous.get(s) != signal.SIG_IGN]
+
+    def __exit__(self, exc_type, exc, tb):
+        pending = self.pending
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        for signum in pending:
+            handler = self.previous.get(signum)
+            if callable(handler):
+                handler(signum, None)
+            elif signum == getattr(signal, "SIGINT", None):
+                raise KeyboardInterrupt
+            else:  # SIG_DFL of SIGTERM: end the process as the signal would, after clean-up
+                raise SystemExit(128 + signum)
+        return False
+
+
+#: Kept for callers of the first release of the commit.
+deferred_sigint = deferred_signals
+
+
+def _namespace_id():
+    """This boot and PID namespace, so that a pid is only ever compared within them."""
+    parts = []
     try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            parts.append(f.read().strip().replace("-", "")[:8])
+    except OSError:
+        parts.append("0")
+    try:
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    except OSError:
+        parts.append("0")
+    return "".join(c if c.isalnum() else "_" for c in "n".join(parts))
 
 
 def hoststaging_prefix():
@@ -265,12 +432,18 @@ def hoststaging_prefix():
     return f".l1align-{host}-"
 
 
-def staging_prefix(pid=None):
-    """``.l1align-<host>-<pid>-``: whose staging folder it is, so a dead run's can be found."""
-    return f"{hoststaging_prefix()}{os.getpid() if pid is None else pid}-"
+def staging_prefix(pid=None, namespace=None):
+    """``.l1align-<host>-<boot+pid namespace>-<pid>-``: whose staging folder it is.
+
+    The pid is only meaningful inside its boot and PID namespace (a container on the same
+    host numbers its processes afresh), so both are part of the name.
+    """
+    namespace = _namespace_id() if namespace is None else namespace
+    return f"{hoststaging_prefix()}{namespace}-{os.getpid() if pid is None else pid}-"
 
 
 def pid_alive(pid):
+    """Whether process ``pid`` of this PID namespace exists (True when it cannot be told)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -280,66 +453,215 @@ def pid_alive(pid):
     return True
 
 
-def remove_stale_staging(parent):
-    """Remove staging folders that a run on this host left when it was killed (SIGKILL, power loss).
+def _try_lock(folder, blocking=False):
+    """An fd of ``folder`` holding its exclusive flock, or None if another process holds it."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    if _fcntl is None:  # pragma: no cover
+        return fd
+    try:
+        _fcntl.flock(fd, _fcntl.LOCK_EX | (0 if blocking else _fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except OSError:  # a file system without locks: say "held", leave the folder alone
+        os.close(fd)
+        return None if not blocking else os.open(folder, os.O_RDONLY)
+    return fd
 
-    Only folders named by :func:`staging_prefix` for this host whose process is gone are
-    touched; a live run's folder, or another host's on a shared file system, is left alone.
+
+def _is_stale(entry, name, host_prefix, namespace):
+    """Whether the staging folder ``entry`` belongs to a run that is gone."""
+    fields = name[len(host_prefix):].split("-")
+    if len(fields) < 3 or not fields[1].isdigit():
+        return False  # not ours (or an older naming): leave it alone
+    folder_namespace, pid = fields[0], int(fields[1])
+    if folder_namespace == namespace:
+        if pid == os.getpid() or pid_alive(pid):
+            return False
+    else:
+        # Another container or boot: its pid means nothing here; only the lock tells.
+        try:
+            age = time.time() - entry.stat().st_mtime
+        except OSError:
+            return False
+        if age < STALE_FOREIGN_AGE:
+            return False
+    return True
+
+
+def remove_stale_staging(parent):
+    """Remove staging folders that runs on this host left when they were killed (SIGKILL, power loss).
+
+    A live run holds an exclusive ``flock`` on its staging folder from the moment it
+    makes it until it removes it, and the kernel drops the lock when the process dies, so
+    a folder whose lock is held is never touched, whatever PID namespace its run is in.
+    Of the folders whose lock is free, one named for this boot and PID namespace is
+    removed when its pid is gone; one from another namespace or boot when it is older
+    than :data:`STALE_FOREIGN_AGE`. Another host's folders (on a shared file system) are
+    left alone.
     """
     host_prefix = hoststaging_prefix()
+    namespace = _namespace_id()
     try:
         entries = list(Path(parent).iterdir())
     except OSError:
         return
     for entry in entries:
         name = entry.name
-        if not (name.startswith(host_prefix) and name.endswith(".partial") and entry.is_dir()):
+        if not (name.startswith(host_prefix) and name.endswith(".partial")):
             continue
-        pid = name[len(host_prefix):].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+        if entry.is_symlink() or not entry.is_dir() or not _is_stale(entry, name, host_prefix,
+                                                                     namespace):
+            continue
+        try:
+            fd = _try_lock(entry)
+        except OSError:
+            continue
+        if fd is None:
+            continue  # a live run holds it
+        try:
             shutil.rmtree(entry, ignore_errors=True)
-            logger.warning("Removed %s, the staging folder of an earlier run (pid %s) that was killed "
-                           "before it could finish writing.", entry, pid)
+        finally:
+            os.close(fd)
+        logger.warning("Removed %s, the staging folder of an earlier run that was killed before "
+                       "it could finish writing.", entry)
 
 
 class StagedOutputs:
     """Write outputs into hidden staging folders beside them; move them all into place on commit.
 
-    Each file is itself written atomically by :mod:`sklearn_l1align.io`; staging adds
-    that a run's files replace the old ones together, or not at all. On any exception
-    (including KeyboardInterrupt) the staging folders are removed. A folder left by a run
-    that was killed outright (named with its host and pid) is removed by the next run that
-    writes to the same place.
+    Each file is itself written atomically; staging adds that a run's files replace the
+    old ones together, or not at all:
+
+    - the commit holds SIGINT and SIGTERM back (:class:`deferred_signals`), and a signal
+      that arrives before the set is in place rolls the whole set back, then is delivered;
+    - each old file is kept (hard-linked) in the staging folder until every new file is
+      in place; if any step fails (an immutable old file, a full disk, a signal), every
+      file already moved is put back;
+    - concurrent commits to the same folder take turns (an exclusive ``flock`` on the
+      folder), so two runs never interleave their sets;
+    - on any exception the staging folders are removed. A folder left by a run that was
+      killed outright is removed by the next run that writes to the same place
+      (:func:`remove_stale_staging`); a live run's never is, since it holds a lock on it.
+
+    Parameters
+    ----------
+    finals : iterable of str or os.PathLike
+        The files to write.
     """
 
     def __init__(self, finals):
         self.finals = [Path(p) for p in finals]
         self.folders = {}
         self.staged = {}
+        self._locks = []
+        self._keep = False
 
     def __enter__(self):
-        for final in self.finals:
-            parent = final.parent
-            if parent not in self.folders:
-                remove_stale_staging(parent)
-                self.folders[parent] = Path(tempfile.mkdtemp(dir=parent, prefix=staging_prefix(),
-                                                             suffix=".partial"))
-            self.staged[final] = self.folders[parent] / final.name
+        try:
+            for final in self.finals:
+                parent = final.parent
+                if parent not in self.folders:
+                    remove_stale_staging(parent)
+                    folder = Path(tempfile.mkdtemp(dir=parent, prefix=staging_prefix(),
+                                                   suffix=".partial"))
+                    self.folders[parent] = folder
+                    fd = _try_lock(folder)
+                    if fd is not None:
+                        self._locks.append(fd)
+                    (folder / _PREVIOUS).mkdir()
+                self.staged[final] = self.folders[parent] / final.name
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __getitem__(self, final):
         return self.staged[Path(final)]
 
+    def _set_aside(self, final, staged):
+        """Keep the old ``final`` in the staging folder; return where, or None if there is none."""
+        try:
+            mode = os.lstat(final).st_mode
+        except FileNotFoundError:
+            return None, False
+        if not stat.S_ISREG(mode):
+            raise ValueError(
+                f"An output must be a regular file, which is replaced; other files are never "
+                f"replaced. Got '{final}', {_kind_of(mode)}, instead."
+            )
+        # A replaced file keeps its permissions, as atomic_write does.
+        os.chmod(staged, stat.S_IMODE(mode))
+        backup = staged.parent / _PREVIOUS / final.name
+        try:
+            os.link(final, backup)
+            return backup, False
+        except PermissionError:
+            raise
+        except OSError:  # no hard links here: move it aside (put back on failure)
+            os.replace(final, backup)
+            return backup, True
+
+    def _roll_back(self, done):
+        failed = []
+        for final, backup, moved_aside, replaced in reversed(done):
+            try:
+                if backup is not None and (replaced or moved_aside):
+                    os.replace(backup, final)
+                elif replaced:
+                    os.unlink(final)
+            except OSError as exc:
+                failed.append(f"{final} ({exc.strerror or exc})")
+        if failed:
+            self._keep = True
+            folders = ", ".join(str(f / _PREVIOUS) for f in self.folders.values())
+            logger.error("Could not put back %s; the earlier files are kept in %s.",
+                         ", ".join(failed), folders)
+
     def commit(self):
-        with deferred_sigint():
-            for final, staged in self.staged.items():
-                if final.exists():
-                    # A replaced file keeps its permissions, as io.atomic_write does.
-                    os.chmod(staged, final.stat().st_mode & 0o7777)
-                os.replace(staged, final)
+        """Move every staged file into place, all or none.
+
+        Raises
+        ------
+        OSError
+            If a file cannot be moved into place; the earlier files are all restored.
+        KeyboardInterrupt
+            If SIGINT (or SIGTERM, as the earlier handler of that signal decides)
+            arrived during the commit; the earlier files are all restored first.
+        """
+        done = []
+        with deferred_signals() as signals:
+            locks = [_try_lock(parent, blocking=True) for parent in sorted(self.folders)]
+            try:
+                try:
+                    for final, staged in self.staged.items():
+                        backup, moved_aside = self._set_aside(final, staged)
+                        done.append((final, backup, moved_aside, False))
+                        os.replace(staged, final)
+                        done[-1] = (final, backup, moved_aside, True)
+                except BaseException:
+                    self._roll_back(done)
+                    raise
+                if signals.pending:
+                    self._roll_back(done)
+                    interrupted = True
+                else:
+                    interrupted = False
+            finally:
+                for fd in locks:
+                    if fd is not None:
+                        os.close(fd)
+        if interrupted:  # the earlier handler did not raise: still, nothing was committed
+            raise KeyboardInterrupt
         logger.info("Wrote %s.", ", ".join(str(p) for p in self.finals))
 
     def __exit__(self, exc_type, exc, tb):
-        for folder in self.folders.values():
-            shutil.rmtree(folder, ignore_errors=True)
+        # A second Ctrl-C must not cut the clean-up short and leave a staging folder.
+        with deferred_signals():
+            if not self._keep:
+                for folder in self.folders.values():
+                    shutil.rmtree(folder, ignore_errors=True)
+            for fd in self._locks:
+                os.close(fd)
+            self._locks = []
         return False

@@ -309,6 +309,11 @@ class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self._record(infos)
 
     def _validate_fit_inputs(self, X, y, pairs, validation_pairs, dictionary):
+        if self.n_refinements > 0 and isinstance(dictionary, str):
+            raise ValueError(
+                "n_refinements > 0 re-induces the dictionary, which needs a CSLSDictionaryBuilder "
+                f"as dictionary. Got dictionary={dictionary!r} instead."
+            )
         X = validate_data(self, check_real(X, "X"), dtype=[np.float64, np.float32],
                           ensure_min_samples=1)
         y = _check_target(y, X, type(self).__name__)
@@ -328,11 +333,6 @@ class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 "to silence this warning.",
                 UserWarning,
                 stacklevel=4,
-            )
-        if self.n_refinements > 0 and isinstance(dictionary, str):
-            raise ValueError(
-                "n_refinements > 0 re-induces the dictionary, which needs a CSLSDictionaryBuilder "
-                f"as dictionary. Got dictionary={dictionary!r} instead."
             )
         if validation_pairs is not None:
             validation_pairs = check_pairs(validation_pairs, X.shape[0], y.shape[0],

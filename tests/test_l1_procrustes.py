@@ -1,5 +1,7 @@
 """Tests of ``L1ProcrustesAligner`` (Algorithm 1) and its scikit-learn integration."""
 
+import dataclasses
+import time
 import warnings
 
 import joblib
@@ -65,7 +67,7 @@ def _vocabularies(n_src=600, n_tgt=500, n_shared=450, d=16, *, angle=None, noise
 def test_refines_l2_towards_planted_rotation(solver):
     n, d = (1000, 20) if not isinstance(solver, StiefelFlowSolver) or solver.integrator == "cayley" else (300, 10)
     X, Y, R, _ = outlier_problem(n, d, seed=20)
-    l2 = ProcrustesAligner().fit(X, Y)
+    l2 = ProcrustesAligner(dictionary="paired").fit(X, Y)
     Xl2 = l2.transform(X)
     l1 = L1ProcrustesAligner(dictionary="paired", solver=solver).fit(Xl2, Y)
     total = l2.rotation_ @ l1.rotation_
@@ -83,7 +85,7 @@ def test_refines_l2_towards_planted_rotation(solver):
 
 def test_fitted_attributes():
     X, Y, _, _ = outlier_problem(400, 12, seed=21)
-    Xl2 = ProcrustesAligner().fit(X, Y).transform(X)
+    Xl2 = ProcrustesAligner(dictionary="paired").fit(X, Y).transform(X)
     a = L1ProcrustesAligner(dictionary="paired", solver=FAST).fit(Xl2, Y)
     assert a.rotation_.shape == (12, 12)
     assert_array_equal(a.dictionary_, np.column_stack([np.arange(400)] * 2))
@@ -125,7 +127,7 @@ def test_any_object_with_a_solve_method_is_a_solver():
             return RiemannianSubgradientSolver().solve(A, B, initial=initial)
 
     X, Y, _, _ = outlier_problem(300, 10, seed=35)
-    X = ProcrustesAligner().fit(X, Y).transform(X)
+    X = ProcrustesAligner(dictionary="paired").fit(X, Y).transform(X)
     solver = SubgradientOnly()
     a = L1ProcrustesAligner(dictionary="paired", solver=solver).fit(X, Y)
     ref = RiemannianSubgradientSolver().solve(X, Y)
@@ -167,7 +169,7 @@ def test_default_dictionary_on_pre_aligned_spaces_of_different_sizes():
 
 def test_default_solver_is_the_papers_vode():
     X, Y, _, _ = outlier_problem(200, 6, seed=25)
-    Xl2 = ProcrustesAligner().fit(X, Y).transform(X)
+    Xl2 = ProcrustesAligner(dictionary="paired").fit(X, Y).transform(X)
     a = L1ProcrustesAligner(dictionary="paired").fit(Xl2, Y)
     ref = StiefelFlowSolver().solve(Xl2, Y)
     assert_allclose(a.rotation_, ref.rotation, rtol=0, atol=1e-12)
@@ -178,7 +180,7 @@ def test_default_solver_is_the_papers_vode():
 # ----------------------------------------------------------------------- transform, score
 def test_transform_inverse_transform_and_score():
     X, Y, R, _ = outlier_problem(300, 10, frac=0.05, seed=26)
-    l2 = ProcrustesAligner().fit(X, Y)
+    l2 = ProcrustesAligner(dictionary="paired").fit(X, Y)
     Xl2 = l2.transform(X)
     a = L1ProcrustesAligner(dictionary="paired", solver=FAST).fit(Xl2, Y)
     Z = np.random.default_rng(26).normal(size=(17, 10))
@@ -307,13 +309,13 @@ def test_no_warning_on_a_normal_stop():
 
 # --------------------------------------------------------------------------- pipelines
 def _l2_l1(**l1):
-    return Pipeline([("l2", ProcrustesAligner()), ("l1", L1ProcrustesAligner(**l1))])
+    return Pipeline([("l2", ProcrustesAligner(dictionary="paired")), ("l1", L1ProcrustesAligner(**l1))])
 
 
 def test_pipeline_on_paired_seed_rows():
     X, Y, R, _ = outlier_problem(600, 16, seed=31)
     pipe = _l2_l1(dictionary="paired", solver=FAST).fit(X, Y)
-    l2 = ProcrustesAligner().fit(X, Y)
+    l2 = ProcrustesAligner(dictionary="paired").fit(X, Y)
     l1 = L1ProcrustesAligner(dictionary="paired", solver=FAST).fit(l2.transform(X), Y)
     assert_allclose(pipe.transform(X), X @ l2.rotation_ @ l1.rotation_, atol=1e-12)
     total = pipe.named_steps["l2"].rotation_ @ pipe.named_steps["l1"].rotation_
@@ -404,3 +406,71 @@ def test_interrupt_stops_further_refinement_rounds():
         aligner.fit(X, X + 0.01 * rng.normal(size=X.shape))
     assert len(aligner.solver_results_) == 1
     assert aligner.solver_result_.stop_reason == "interrupted"
+
+
+# --------------------------------------------------------------- issue 11 and issue 12
+class _BrokenSolver:
+    """Returns a planted bad rotation: NaN or far from orthogonal."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def solve(self, A, B, initial=None):
+        result = FAST.solve(A, B, initial=initial)
+        return dataclasses.replace(result, rotation=self.make(result.rotation))
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda M: np.full_like(M, np.nan), "NaN or inf"),
+    (lambda M: 2.0 * M, "max|MᵀM − I| = 3"),
+    (lambda M: M[:, :-1], "Got shape"),
+], ids=["nan", "scaled", "shape"])
+def test_a_solver_returning_a_bad_rotation_is_refused(make, fragment):
+    X, Y, _, _ = outlier_problem(200, 6, seed=40)
+    aligner = L1ProcrustesAligner(dictionary="paired", solver=_BrokenSolver(make))
+    with pytest.raises(ValueError, match="must return a finite orthogonal") as info:
+        aligner.fit(X, Y)
+    assert fragment in str(info.value)
+    assert not hasattr(aligner, "rotation_")
+
+
+@pytest.mark.parametrize("which", ["X", "y"])
+def test_all_zero_rows_are_refused(which):
+    X, Y, _, _ = outlier_problem(50, 4, seed=41)
+    args = (np.zeros_like(X), Y) if which == "X" else (X, np.zeros_like(Y))
+    with pytest.raises(ValueError, match=f"{which} must hold at least one non-zero row"):
+        L1ProcrustesAligner(dictionary="paired", solver=FAST).fit(*args)
+
+
+class _SlowRecordingSolver:
+    """Records the time_budget each round is given and takes 0.2 s per solve."""
+
+    budgets = []
+
+    def __init__(self, time_budget):
+        self.time_budget = time_budget
+
+    def solve(self, A, B, initial=None):
+        type(self).budgets.append(self.time_budget)
+        time.sleep(0.2)
+        return FAST.solve(A, B, initial=initial)
+
+
+@pytest.mark.slow
+def test_time_budget_is_the_runs_budget_across_rounds():
+    X, Y, _, _ = _vocabularies(angle=0.2, seed=42)
+    _SlowRecordingSolver.budgets = []
+    a = L1ProcrustesAligner(solver=_SlowRecordingSolver(time_budget=0.5), n_refinements=5).fit(X, Y)
+    budgets = _SlowRecordingSolver.budgets
+    # Each round gets what the earlier ones left, and no round starts once it is spent.
+    assert budgets[0] <= 0.5
+    assert all(later <= earlier - 0.2 for earlier, later in zip(budgets, budgets[1:]))
+    assert len(budgets) == len(a.solver_results_) <= 3
+
+
+def test_feature_names_out():
+    X_src, X_tgt, _, gold = _vocabularies(seed=43)
+    a = L1ProcrustesAligner(solver=FAST).fit(X_src, X_tgt, pairs=gold[:100])
+    assert_array_equal(a.get_feature_names_out(), [f"l1procrustesaligner{i}" for i in range(16)])
+    with pytest.raises(NotFittedError):
+        L1ProcrustesAligner().get_feature_names_out()

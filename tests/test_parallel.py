@@ -71,7 +71,7 @@ def test_mapping_tasks_and_estimator_left_unfitted():
     tasks = _tasks(2)
     as_dicts = [{"X_src": X, "X_tgt": Y, "pairs": p} for X, Y, p in tasks]
     as_dicts[1].pop("pairs")
-    estimator = ProcrustesAligner()
+    estimator = ProcrustesAligner(dictionary="paired")
     got = align_many(as_dicts, estimator, n_jobs=1)
     assert not hasattr(estimator, "rotation_")
     assert all(g is not estimator for g in got)
@@ -80,7 +80,7 @@ def test_mapping_tasks_and_estimator_left_unfitted():
 
 def test_pipeline_routes_pairs_to_the_first_aligner():
     tasks = _tasks(3)
-    pipe = Pipeline([("normalize", EmbeddingNormalizer()), ("l2", ProcrustesAligner()),
+    pipe = Pipeline([("normalize", EmbeddingNormalizer()), ("l2", ProcrustesAligner(dictionary="paired")),
                      ("l1", _l1())])
     got = align_many(tasks, pipe, n_jobs=2)
     expected = _sequential(tasks, pipe, parameter="l2__pairs")
@@ -140,7 +140,7 @@ X_OK = np.ones((5, 3))
 def test_bad_task_raises_before_any_fit(task, fragment):
     good = (np.eye(3), np.eye(3))
     with pytest.raises(ValueError, match=fragment):
-        align_many([good, task], ProcrustesAligner(), n_jobs=2)
+        align_many([good, task], ProcrustesAligner(dictionary="paired"), n_jobs=2)
 
 
 def test_pairs_for_an_estimator_without_pairs():
@@ -153,10 +153,10 @@ def test_error_inside_a_worker_is_raised_as_is():
     X_nan = X.copy()
     X_nan[1, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        align_many([(X, X), (X_nan, X)], ProcrustesAligner(), n_jobs=2)
+        align_many([(X, X), (X_nan, X)], ProcrustesAligner(dictionary="paired"), n_jobs=2)
 
 
 def test_nested_lists_are_accepted():
     X = np.eye(3).tolist()
-    (fitted,) = align_many([(X, X)], ProcrustesAligner())
+    (fitted,) = align_many([(X, X)], ProcrustesAligner(dictionary="paired"))
     assert_allclose(fitted.rotation_, np.eye(3), atol=1e-12)

@@ -459,7 +459,37 @@ CASES = [
          _cli("evaluate", "src.vec", "tgt.vec", "--dict", "seed.txt", "-q", files={"seed.txt": b"\x00\x01"})),
     Case("cli-overwrite-input", "output path equal to an input", "``l1align refine``", "exit status 2",
          "An output must not overwrite an input", _cli("refine", "src.vec", "tgt.vec", "-o", "src.vec", "-q")),
+    # ------------------------------------------------------- aligners (issue 11, item 6)
+    Case("solver-nan-rotation", "a custom solver returns a NaN rotation", "``L1ProcrustesAligner.fit``",
+         "ValueError", "must return a finite orthogonal (4, 4) rotation (max|MᵀM − I| <= 0.001). "
+         "Got NaN or inf entries instead.",
+         _act(L1ProcrustesAligner(dictionary="paired", solver=type("NaNSolver", (), {
+             "solve": lambda self, A, B, initial=None: type("Result", (), {
+                 "rotation": np.full((4, 4), np.nan)})()})()).fit, X, Y)),
+    Case("solver-skewed-rotation", "a custom solver returns a non-orthogonal matrix",
+         "``L1ProcrustesAligner.fit``", "ValueError",
+         "must return a finite orthogonal (4, 4) rotation (max|MᵀM − I| <= 0.001). Got max|MᵀM − I| = 0.21",
+         _act(L1ProcrustesAligner(dictionary="paired", solver=type("SkewSolver", (), {
+             "solve": lambda self, A, B, initial=None: type("Result", (), {
+                 "rotation": _not_orthogonal()})()})()).fit, X, Y)),
+    Case("l1-zero-rows", "all-zero source rows", "``L1ProcrustesAligner.fit``", "ValueError",
+         "X must hold at least one non-zero row",
+         _act(L1ProcrustesAligner(dictionary="paired").fit, np.zeros((10, 4)), Y)),
+    Case("validation-overlap", "``validation_pairs`` sharing source words with ``pairs``",
+         "``ProcrustesAligner.fit``", "ValueError",
+         "validation_pairs must be held out: their source words must not occur in pairs",
+         _act(ProcrustesAligner().fit, X, Y, pairs=PAIRS[:5], validation_pairs=PAIRS[4:])),
+    Case("unpaired-default", "two equal-size vocabularies and no ``pairs``", "``ProcrustesAligner.fit``",
+         "accepted", "row i fitted to row i, with a UserWarning that names ``pairs=`` "
+         "(``dictionary='paired'`` says it is meant and is silent)",
+         lambda folder, monkeypatch: lambda: _warns_naming_pairs(lambda: ProcrustesAligner().fit(X, Y)),
+         check=lambda aligner: assert_array_equal(aligner.dictionary_, PAIRS)),
 ]
+
+
+def _warns_naming_pairs(fit):
+    with pytest.warns(UserWarning, match="pass the seed dictionary as pairs="):
+        return fit()
 
 ERROR_TYPES = {"ValueError": ValueError, "TypeError": TypeError, "FileNotFoundError": FileNotFoundError,
                "EmbeddingFormatError": EmbeddingFormatError}

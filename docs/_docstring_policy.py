@@ -54,6 +54,7 @@ PUBLIC_MODULES = (
     "sklearn_l1align.gensim",
     "sklearn_l1align.cli",
     "sklearn_l1align.parallel",
+    "sklearn_l1align.model_selection",
 )
 
 #: Known docstring problems in the package, tolerated for now, one line each with

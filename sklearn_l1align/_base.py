@@ -87,6 +87,17 @@ def holdout_source_words(pairs, fraction, random_state=None):
     -------
     fit_pairs, held_out_pairs : ndarray of shape (n_fit, 2) and (n_held_out, 2)
         Both in the input order.
+
+    See Also
+    --------
+    sklearn_l1align.model_selection.SeedWordKFold : K folds of whole source words.
+
+    Examples
+    --------
+    >>> from sklearn_l1align.model_selection import holdout_source_words
+    >>> fit, held = holdout_source_words([[0, 0], [0, 1], [1, 2], [2, 3]], 0.34, random_state=0)
+    >>> sorted(set(fit[:, 0].tolist()) & set(held[:, 0].tolist()))
+    []
     """
     pairs = np.asarray(pairs)
     words = np.unique(pairs[:, 0])
@@ -123,6 +134,20 @@ def significant_gain(hits_new, hits_base, tol=1.0):
     -------
     gain : bool
         True when the new map truly gains.
+
+    See Also
+    --------
+    sklearn_l1align.metrics.mcnemar_test : The exact test on the same discordant counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align.model_selection import significant_gain
+    >>> base = np.zeros(50, dtype=bool)
+    >>> significant_gain(np.r_[np.ones(8, bool), base[8:]], base)
+    True
+    >>> significant_gain(np.r_[np.ones(1, bool), base[1:]], base)
+    False
     """
     hits_new = np.asarray(hits_new, dtype=bool)
     hits_base = np.asarray(hits_base, dtype=bool)
@@ -132,7 +157,7 @@ def significant_gain(hits_new, hits_base, tol=1.0):
 
 
 def mean_csls_cosine(X_mapped, y, *, n_queries=UNSUPERVISED_QUERIES, csls_k=10):
-    """MUSE's unsupervised model-selection criterion.
+    """Compute MUSE's unsupervised model-selection criterion.
 
     The mean cosine between the ``n_queries`` first (most frequent) source words and
     their CSLS-``csls_k`` translations retrieved over the whole target vocabulary
@@ -153,6 +178,18 @@ def mean_csls_cosine(X_mapped, y, *, n_queries=UNSUPERVISED_QUERIES, csls_k=10):
     -------
     criterion : float
         Mean cosine in ``[-1, 1]``; higher is better.
+
+    See Also
+    --------
+    sklearn_l1align.metrics.bli_precision : The supervised score it stands in for.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align.model_selection import mean_csls_cosine
+    >>> X = np.random.default_rng(0).normal(size=(30, 4))
+    >>> round(mean_csls_cosine(X, X), 6)
+    1.0
     """
     queries = np.arange(min(n_queries, X_mapped.shape[0]))
     idx, _ = topk_neighbors(X_mapped, y, 1, method="csls", csls_k=csls_k, queries=queries)

@@ -81,6 +81,10 @@ class Vocabularies:
     X_src, X_tgt : ndarray
         Read-only views of the inputs (float32 or float64).
 
+    See Also
+    --------
+    VocabularyAligner : The estimator that holds them.
+
     Examples
     --------
     >>> import copy
@@ -126,6 +130,10 @@ def source_word_groups(pairs):
     -------
     groups : ndarray of shape (n_pairs,)
         ``pairs[:, 0]``.
+
+    See Also
+    --------
+    SeedWordKFold : The same folds without ``groups``.
 
     Examples
     --------
@@ -347,6 +355,7 @@ class VocabularyAligner(MetaEstimatorMixin, BaseEstimator):
 
     @property
     def rotation_(self):
+        """The composed orthogonal map of the fitted aligners (product of their ``rotation_``)."""
         check_is_fitted(self)
         steps = getattr(self.estimator_, "steps", [(None, self.estimator_)])
         M = None
@@ -407,6 +416,10 @@ def make_bli_scorer(*, retrieval="csls", metric="precision", k=1, csls_k=10):
         ``scorer(estimator, X, y=None)`` with ``estimator`` a fitted
         :class:`VocabularyAligner` and ``X`` held-out seed pairs.
 
+    See Also
+    --------
+    VocabularyAligner.score : The same score with the estimator's own settings.
+
     Examples
     --------
     >>> from sklearn_l1align.model_selection import make_bli_scorer
@@ -442,7 +455,7 @@ def default_candidates(solver=None, *, l2_rounds=10, l1_rounds=2, seed_union=Fal
     l2_rounds : int, default=10
         Cap on the ℓ2 self-learning rounds of ``"paper"``.
     l1_rounds : int, default=2
-        ℓ1 rounds of ``"paper"``.
+        Number of ℓ1 rounds of ``"paper"``.
     seed_union : bool, default=False
         Add the ``"l1_seed_union"`` chain.
 
@@ -450,6 +463,10 @@ def default_candidates(solver=None, *, l2_rounds=10, l1_rounds=2, seed_union=Fal
     -------
     candidates : dict of str to list of estimators
         Name → chain.
+
+    See Also
+    --------
+    select_refinement : Compares these chains on held-out seed pairs.
 
     Examples
     --------
@@ -480,6 +497,21 @@ def _uses_seed(step):
 class RefinementSelection:
     """What :func:`select_refinement` chose, and the held-out evidence for it.
 
+    Parameters
+    ----------
+    rotation : ndarray of shape (n_features, n_features)
+        The final map.
+    kept : str
+        The kept step's name.
+    steps : list of dict
+        The scored steps.
+    split : tuple of int
+        ``(n_fit_pairs, n_held_out_pairs, n_held_out_words)``.
+    times : tuple of float
+        ``(refit_seconds, total_seconds)``.
+    settings : dict
+        The call's settings, for the report.
+
     Attributes
     ----------
     rotation_ : ndarray of shape (n_features, n_features)
@@ -497,6 +529,19 @@ class RefinementSelection:
         The split.
     refit_seconds, total_seconds : float
         Time of the final refit and of the whole call.
+
+    See Also
+    --------
+    select_refinement : Returns this object.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align.model_selection import select_refinement
+    >>> X = np.random.default_rng(0).normal(size=(60, 3))
+    >>> sel = select_refinement(X, X, np.column_stack([np.arange(30)] * 2), candidates={})
+    >>> sel.report()["kept"], sel.report()["n_held_out_words"]
+    ('l2', 6)
     """
 
     def __init__(self, rotation, kept, steps, split, times, settings):
@@ -571,6 +616,19 @@ def apply_chain(X_src, X_tgt, chain, rotation=None, *, seed_pairs=None, on_step=
     -------
     maps : list of ndarray
         The composed map after each step.
+
+    See Also
+    --------
+    default_candidates : The default chains.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_l1align import ProcrustesAligner
+    >>> from sklearn_l1align.model_selection import apply_chain
+    >>> X = np.random.default_rng(0).normal(size=(40, 3))
+    >>> [M.shape for M in apply_chain(X, X, [ProcrustesAligner(dictionary="paired")])]
+    [(3, 3)]
     """
     M = np.eye(X_src.shape[1]) if rotation is None else rotation
     maps = []

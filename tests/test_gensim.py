@@ -25,6 +25,7 @@ from sklearn_l1align.gensim import (
     BLI_CONVENTION,
     DictionaryCoverage,
     align,
+    clear_translation_cache,
     dictionary_to_pairs,
     evaluate_bli,
     keyed_vectors_from_arrays,
@@ -457,3 +458,97 @@ def test_empty_dictionary_is_reported_as_empty():
     kv = keyed_vectors_from_arrays(["a", "b"], np.eye(2))
     with pytest.raises(ValueError, match="dictionary is empty"):
         dictionary_to_pairs([], kv, kv)
+
+
+# ------------------------------------------------------------- translate's CSLS cache
+@pytest.fixture
+def count_topk_means(monkeypatch):
+    """Record the number of rows of the first argument of every ``topk_means`` call."""
+    from sklearn_l1align import _neighbors
+
+    calls = []
+    real = _neighbors.topk_means
+
+    def counting(Xs, Xt, *args, **kwargs):
+        calls.append((Xs.shape[0], Xt.shape[0]))
+        return real(Xs, Xt, *args, **kwargs)
+
+    monkeypatch.setattr(_neighbors, "topk_means", counting)
+    clear_translation_cache()
+    yield calls
+    clear_translation_cache()
+
+
+def test_translate_csls_caches_the_target_term(planted, count_topk_means):
+    src_mapped, tgt = planted
+    n_src, n_tgt = len(src_mapped.index_to_key), len(tgt.index_to_key)
+    first = translate(["s0", "s7"], src_mapped, tgt, topn=3)
+    # The O(n_src × n_tgt) pass: r_S of every target over every mapped source row.
+    assert (n_tgt, n_src) in count_topk_means
+    count_topk_means.clear()
+    second = translate(["s0", "s7", "s42"], src_mapped, tgt, topn=3)
+    # Only the queries' own r_T: 3 rows against the targets, no pass over all sources.
+    assert count_topk_means == [(3, n_tgt)]
+    assert second["s0"] == first["s0"] and second["s7"] == first["s7"]
+    # The cached answer is the uncached one.
+    clear_translation_cache()
+    assert translate(["s0", "s7", "s42"], src_mapped, tgt, topn=3) == second
+
+
+def test_translate_cache_is_per_space_and_k(planted, count_topk_means):
+    src_mapped, tgt = planted
+    n_src, n_tgt = len(src_mapped.index_to_key), len(tgt.index_to_key)
+    translate("s0", src_mapped, tgt, csls_k=10)
+    count_topk_means.clear()
+    translate("s0", src_mapped, tgt, csls_k=5)  # another neighbourhood size: computed again
+    assert (n_tgt, n_src) in count_topk_means
+    count_topk_means.clear()
+    other = keyed_vectors_from_arrays(src_mapped.index_to_key, src_mapped.vectors[:, ::-1])
+    out = translate("s0", other, tgt, csls_k=10)  # another source space: computed again
+    assert (n_tgt, n_src) in count_topk_means
+    assert out["s0"][0][0] != "t0"  # and the answer is that space's, not the cached one's
+    count_topk_means.clear()
+    src_mapped.vectors = src_mapped.vectors.copy()  # a replaced array invalidates the entry
+    translate("s0", src_mapped, tgt, csls_k=10)
+    assert (n_tgt, n_src) in count_topk_means
+    count_topk_means.clear()
+    translate("s0", src_mapped, tgt, method="nn")  # NN needs no CSLS term at all
+    assert count_topk_means == []
+
+
+# ------------------------------------------------------------- input checks
+def test_align_refuses_a_float_index_array(small):
+    fr, ru, _, _ = small
+    with pytest.raises(TypeError, match="seed_dictionary as an array must hold integer.*float64"):
+        align(fr, ru, ProcrustesAligner(), seed_dictionary=np.array([[0.0, 1.0], [2.0, 3.0]]))
+    # Integer arrays and word arrays are accepted.
+    align(fr, ru, ProcrustesAligner(), seed_dictionary=np.array([[0, 1], [2, 3], [4, 5]]))
+
+
+@pytest.mark.parametrize("bad", [3, None, b"a", 1.5])
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_dictionary_to_pairs_refuses_non_string_words(abc_spaces, bad, lowercase):
+    src, tgt = abc_spaces
+    with pytest.raises(TypeError, match=r"Dictionary words must be strings\. Got .* at position 1"):
+        dictionary_to_pairs([("a", "x"), ("b", bad)], src, tgt, lowercase=lowercase)
+
+
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda kv: write_keyed_vectors(kv.vectors, "x.vec"), "'kv' parameter of write_keyed_vectors"),
+        (lambda kv: normalize_keyed_vectors(kv, steps=3), "'steps' parameter"),
+        (lambda kv: dictionary_to_pairs([("a", "b")], kv, kv, lowercase="yes"), "'lowercase' parameter"),
+        (lambda kv: align(kv, kv, object()), "'estimator' parameter of align"),
+        (lambda kv: translate("a", kv, kv, csls_k=0), "'csls_k' parameter of translate"),
+        (lambda kv: evaluate_bli(kv, kv, [("a", "a")], csls_k=1.5), "'csls_k' parameter"),
+        (lambda kv: evaluate_bli(kv, kv, [("a", "a")], ks=(1, 2.5)), "ks must be a positive integer"),
+        (lambda kv: read_keyed_vectors(3), "'path' parameter of read_keyed_vectors"),
+    ],
+)
+def test_public_functions_validate_their_parameters(abc_spaces, call, fragment):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    src, _ = abc_spaces
+    with pytest.raises((InvalidParameterError, ValueError), match=fragment):
+        call(src)

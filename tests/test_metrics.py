@@ -183,3 +183,50 @@ def test_mcnemar_documented_value_and_errors():
     assert mcnemar_test([1, 1, 1, 1, 1, 1, 0], [0] * 7) == pytest.approx(2 / 64)
     with pytest.raises(ValueError, match="1-D and of equal length"):
         mcnemar_test([1, 0], [1, 0, 1])
+
+
+# ------------------------------------------------------------- large samples, cut-offs
+@pytest.mark.parametrize("n01, n10", [(600, 500), (2_400, 2_600), (5_000, 5_000), (30, 3_000)])
+def test_mcnemar_large_discordant_counts_do_not_overflow(n01, n10):
+    from fractions import Fraction
+
+    a = np.array([1] * n01 + [0] * n10, dtype=bool)
+    p = mcnemar_test(a, ~a)
+    n, m = n01 + n10, min(n01, n10)
+    # Exact rational arithmetic with Python integers: no float until the end.
+    term, tail = 1, 1  # C(n, 0), then C(n, i) by the running product
+    for i in range(1, m + 1):
+        term = term * (n - i + 1) // i
+        tail += term
+    exact = min(Fraction(1), Fraction(2 * tail, 2**n))
+    assert np.isfinite(p) and 0.0 <= p <= 1.0
+    assert p == pytest.approx(float(exact), rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("k", [(1.5,), 1.5, (0,), (1, -2), (True,), True, 2.0, (), ("1",), [1, None]])
+def test_bli_precision_refuses_bad_cutoffs(k):
+    # A scalar float is refused by the declared constraints, the rest by the cut-off check.
+    with pytest.raises(ValueError, match=r"k must be a positive integer|The 'k' parameter"):
+        bli_precision(SRC, TGT, [[0, 0]], k=k)
+
+
+def test_bli_precision_accepts_numpy_integer_cutoffs():
+    res = bli_precision(SRC, TGT, [[0, 0], [2, 1]], k=(np.int64(1), np.int32(2)), method="nn")
+    assert set(res.precision) == {1, 2}
+    assert all(type(key) is int for key in res.precision)
+
+
+def test_pairs_near_2_to_the_64_are_not_reported_as_negative():
+    pairs = np.array([[0, 0], [2**64 - 2, 1]], dtype=np.uint64)
+    with pytest.raises(ValueError, match="must be < 3. Got 18446744073709551614 at row 1"):
+        bli_precision(SRC, TGT, pairs)
+
+
+def test_bli_mrr_csls_equals_brute_force_ranks():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(60, 8)), rng.normal(size=(50, 8))
+    pairs = np.column_stack([np.arange(0, 60, 3), rng.integers(0, 50, size=20)])
+    assert min_score_gap(X, Y) > 2e-5
+    S = brute_force_scores(X, Y, method="csls", k=10)
+    ranks = [1 + int((S[i] > S[i, j]).sum()) for i, j in pairs]
+    assert bli_mrr(X, Y, pairs, method="csls", batch_size=7) == pytest.approx(np.mean(1 / np.array(ranks)))

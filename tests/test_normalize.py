@@ -110,3 +110,70 @@ def test_wrong_dimension_at_transform(X):
     norm = EmbeddingNormalizer().fit(X)
     with pytest.raises(ValueError, match="features"):
         norm.transform(X[:, :5])
+
+
+# ------------------------------------------------------------- extreme scales, copies
+@pytest.mark.parametrize("scale", [1e20, 1e-25, 1e30, 1e-35])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unit_step_at_extreme_scales(scale, dtype):
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(20, 300))
+    X = (base * scale).astype(dtype)
+    X[5] = 0.0
+    with np.errstate(all="raise"):  # nothing overflows to inf or underflows to zero
+        Xn = normalize_embeddings(X, steps=("unit",))
+    assert Xn.dtype == dtype
+    norms = np.linalg.norm(Xn.astype(np.float64), axis=1)
+    assert_array_equal(Xn[5], 0.0)
+    tol = 1e-6 if dtype == np.float32 else 1e-12
+    assert_allclose(np.delete(norms, 5), 1.0, rtol=0, atol=tol)
+    # The same directions as the moderate-scale rows (subnormal inputs lose a few digits).
+    expected = normalize_embeddings(base.astype(dtype), steps=("unit",))
+    assert_allclose(np.delete(Xn, 5, axis=0), np.delete(expected, 5, axis=0), rtol=0,
+                    atol=2e-5 if scale < 1e-30 else 10 * tol)
+
+
+def test_copy_false_works_in_place_with_the_same_result(X):
+    X32 = X.astype(np.float32)
+    expected = normalize_embeddings(X32)
+    work = X32.copy()
+    out = normalize_embeddings(work, copy=False)
+    assert out is work
+    assert_array_equal(out, expected)
+    norm = EmbeddingNormalizer(copy=False)
+    work = X32.copy()
+    assert norm.fit_transform(work) is work
+    again = X32.copy()
+    assert norm.transform(again) is again
+    assert_array_equal(again, expected)
+    # copy=True (the default) never touches the input.
+    kept = X32.copy()
+    assert norm.transform(kept, copy=True) is not kept
+    assert_array_equal(kept, X32)
+
+
+def test_copy_false_on_read_only_input_copies(X):
+    X32 = X.astype(np.float32)
+    X32.flags.writeable = False
+    out = normalize_embeddings(X32, copy=False)
+    assert out is not X32
+    assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-6)
+
+
+def test_fit_transform_runs_the_chain_once(X, monkeypatch):
+    from sklearn_l1align import _normalize
+
+    calls = []
+    real = _normalize.unit_rows
+    monkeypatch.setattr(_normalize, "unit_rows", lambda A, **kw: calls.append(A.shape) or real(A, **kw))
+    EmbeddingNormalizer().fit_transform(X)
+    assert len(calls) == 2  # ("unit", "center", "unit"): two unit steps, one run
+    calls.clear()
+    normalize_embeddings(X)
+    assert len(calls) == 2
+
+
+def test_float32_stays_float32_and_matches_float64(X):
+    out = normalize_embeddings(X.astype(np.float32))
+    assert out.dtype == np.float32
+    assert_allclose(out, normalize_embeddings(X), rtol=0, atol=2e-6)

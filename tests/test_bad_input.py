@@ -217,6 +217,53 @@ def _normalize_zero_rows_default():
     return normalize_embeddings(X_ZERO, steps=("unit",))
 
 
+# ------------------------------------------------------------------------ metrics, gensim
+def _mcnemar_many():
+    from sklearn_l1align.metrics import mcnemar_test
+
+    hits = np.zeros(5_000, dtype=bool)
+    hits[:1_900] = True  # 1,900 queries only system A gets, 2,100 only B gets, 1,000 neither
+    other = np.zeros(5_000, dtype=bool)
+    other[1_900:4_000] = True
+    return mcnemar_test(hits, other)
+
+
+def _check_mcnemar_many(p):
+    from scipy.stats import binomtest
+
+    assert p == pytest.approx(binomtest(1_900, 4_000, 0.5).pvalue, rel=1e-12)
+    assert 0.0 < p < 0.01
+
+
+def _normalize_scaled(scale):
+    X32 = (X * scale).astype(np.float32)
+    X32[3] = 0.0
+    return X32, normalize_embeddings(X32, steps=("unit",))
+
+
+def _check_unit_rows_of_x(result):
+    X32, Xn = result
+    assert_array_equal(Xn[3], 0.0)
+    rest = np.delete(np.arange(len(X)), 3)
+    assert_allclose(np.linalg.norm(Xn[rest].astype(np.float64), axis=1), 1.0, atol=1e-6)
+    assert_allclose(Xn[rest], X[rest] / np.linalg.norm(X[rest], axis=1, keepdims=True), atol=1e-6)
+
+
+def _gensim_float_seed(folder, monkeypatch):
+    from sklearn_l1align.gensim import align, keyed_vectors_from_arrays
+
+    fr = keyed_vectors_from_arrays([f"s{i}" for i in range(10)], X)
+    ru = keyed_vectors_from_arrays([f"t{i}" for i in range(10)], Y)
+    return lambda: align(fr, ru, ProcrustesAligner(), seed_dictionary=PAIRS.astype(np.float64))
+
+
+def _non_string_dictionary(folder, monkeypatch):
+    from sklearn_l1align.gensim import dictionary_to_pairs, keyed_vectors_from_arrays
+
+    fr = keyed_vectors_from_arrays(["chat", "chien"], np.eye(2))
+    return lambda: dictionary_to_pairs([("chat", 3)], fr, fr, lowercase=True)
+
+
 # ----------------------------------------------------------------------------- CLI
 def _cli_inputs(folder):
     from sklearn_l1align.io import write_word2vec
@@ -484,6 +531,31 @@ CASES = [
          "(``dictionary='paired'`` says it is meant and is silent)",
          lambda folder, monkeypatch: lambda: _warns_naming_pairs(lambda: ProcrustesAligner().fit(X, Y)),
          check=lambda aligner: assert_array_equal(aligner.dictionary_, PAIRS)),
+    # ---------------------------------------------------------------- metrics, neighbours, gensim (issue 11)
+    Case("mcnemar-many", "McNemar test with 4,000 discordant queries", "``metrics.mcnemar_test``",
+         "accepted", "the exact binomial p-value (no overflow of 2**n), equal to "
+         "``scipy.stats.binomtest``", _act(_mcnemar_many), check=_check_mcnemar_many),
+    Case("bli-k-float", "non-integer cut-off ``k=(1.5,)``", "``metrics.bli_precision``", "ValueError",
+         "k must be a positive integer or a tuple of positive integers (cut-offs such as 1, 5, 10). "
+         "Got 1.5 in k=(1.5,) instead", _act(bli_precision, X, Y, PAIRS, k=(1.5,))),
+    Case("bli-k-zero", "non-positive cut-off ``k=(1, 0)``", "``metrics.bli_precision``", "ValueError",
+         "Got 0 in k=(1, 0) instead", _act(bli_precision, X, Y, PAIRS, k=(1, 0))),
+    Case("pairs-uint64", "uint64 pairs near 2**64", "``metrics.bli_precision``", "ValueError",
+         "pairs[:, 0] indexes the source rows, so it must be < 10. Got 18446744073709551615 at row 0",
+         _act(bli_precision, X, Y, np.array([[2**64 - 1, 0]], dtype=np.uint64))),
+    Case("unit-huge", "float32 rows near 1e20 (squares overflow)", "``normalize_embeddings``",
+         "accepted", "unit-length rows in the rows' directions (each row is scaled by its largest "
+         "entry before its norm is taken); no warning", _act(_normalize_scaled, 1e20),
+         check=_check_unit_rows_of_x),
+    Case("unit-tiny", "float32 rows near 1e-25 (squares underflow)", "``normalize_embeddings``",
+         "accepted", "unit-length rows in the rows' directions; zero rows stay zero",
+         _act(_normalize_scaled, 1e-25), check=_check_unit_rows_of_x),
+    Case("gensim-float-pairs", "float index array as the seed dictionary", "``gensim.align``",
+         "TypeError", "seed_dictionary as an array must hold integer (source row, target row) indices",
+         _gensim_float_seed),
+    Case("dict-non-string", "a dictionary word that is not a string", "``gensim.dictionary_to_pairs``",
+         "TypeError", "Dictionary words must be strings. Got 3 (int) in ('chat', 3) at position 0",
+         _non_string_dictionary),
 ]
 
 

@@ -1,32 +1,24 @@
 """Tests for sklearn_l1align.io._atomic: atomic files and the output-path check."""
 
-import gzip
-import logging
 import os
-import pickle
 import re
 import stat
-import struct
-import time
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-import sklearn_l1align.io as l1io
+from sklearn_l1align.io import _atomic
 from sklearn_l1align.io import (
-    EmbeddingFormatError,
     atomic_save_npz,
     atomic_write,
-    load_mapping,
-    read_dictionary,
-    read_word2vec,
+    check_output_path,
     save_mapping,
     write_word2vec,
 )
 
-from _helpers import SHARED_DATA, requires_shared_data as needs_shared_data
 
 WORDS = ["de", "Roi", "roi", "reine", "été", "король", "ROI"]
 
@@ -113,3 +105,90 @@ def test_atomic_save_npz(tmp_path):
     with pytest.raises(ValueError, match="object dtype"):
         atomic_save_npz(tmp_path / "o.npz", {"o": np.array([{}], dtype=object)})
     assert _listing(tmp_path) == ["a.npz"]
+
+
+# --------------------------------------------------------------------------
+# check_output_path: regular files only, folders probed up front
+# --------------------------------------------------------------------------
+
+def test_check_output_path_accepts_new_and_regular_files(tmp_path):
+    assert check_output_path(tmp_path / "new.vec") == tmp_path / "new.vec"
+    (tmp_path / "old.vec").write_text("x")
+    assert check_output_path(tmp_path / "old.vec") == tmp_path / "old.vec"
+    assert _listing(tmp_path) == ["old.vec"]  # the probe file is gone
+
+
+def test_fifo_output_is_refused_never_replaced(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    for write in (lambda p: check_output_path(p), lambda p: write_word2vec(p, ["a"], np.ones((1, 2))),
+                  lambda p: save_mapping(p, np.eye(2))):
+        with pytest.raises(ValueError, match="must be a regular file.*a FIFO"):
+            write(tmp_path / "pipe")
+        assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe").st_mode)
+    assert _listing(tmp_path) == ["pipe"]
+
+
+def test_symlink_output_is_refused_never_replaced(tmp_path):
+    (tmp_path / "target.json").write_text("keep")
+    (tmp_path / "link.json").symlink_to(tmp_path / "target.json")
+    with pytest.raises(ValueError, match="a symbolic link"):
+        with atomic_write(tmp_path / "link.json") as f:
+            f.write("new")
+    assert (tmp_path / "link.json").is_symlink()
+    assert (tmp_path / "target.json").read_text() == "keep"
+
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="no /dev/null")
+def test_dev_null_output_is_refused():
+    before = os.stat("/dev/null")
+    with pytest.raises(ValueError, match="'/dev/null', a character device"):
+        check_output_path("/dev/null")
+    with pytest.raises(ValueError, match="a character device"):
+        with atomic_write("/dev/null") as f:
+            f.write("x")
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
+
+
+def test_unwritable_folder_is_found_up_front(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+    else:  # root bypasses permission bits; a read-only file system still says EROFS
+        def read_only(*args, **kwargs):
+            raise OSError(30, "Read-only file system")
+
+        monkeypatch.setattr(_atomic.tempfile, "mkstemp", read_only)
+    try:
+        with pytest.raises(PermissionError, match="must be writable.*where no file can be created"):
+            check_output_path(folder / "out.vec")
+    finally:
+        folder.chmod(0o700)
+    assert _listing(folder) == []
+
+
+def test_folder_that_is_a_file(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="must be a folder"):
+        check_output_path(tmp_path / "file" / "out.vec")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chattr +i needs root")
+def test_immutable_output_is_found_up_front(tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text("old")
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False).returncode:
+        pytest.skip("this file system has no immutable flag")
+    try:
+        with pytest.raises(ValueError, match="immutable or append-only"):
+            check_output_path(path)
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+def test_output_must_not_be_an_input(tmp_path):
+    (tmp_path / "in.vec").write_text("x")
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(ValueError, match="must not overwrite an input"):
+        check_output_path(tmp_path / "sub" / ".." / "in.vec", inputs=[tmp_path / "in.vec"])

@@ -1,32 +1,21 @@
 """Tests for sklearn_l1align.io._mapping: pickle-free mappings and their bounded loader."""
 
-import gzip
-import logging
 import os
 import pickle
 import re
-import stat
 import struct
-import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-import sklearn_l1align.io as l1io
 from sklearn_l1align.io import (
-    EmbeddingFormatError,
-    atomic_save_npz,
-    atomic_write,
     load_mapping,
-    read_dictionary,
-    read_word2vec,
     save_mapping,
-    write_word2vec,
 )
 
-from _helpers import SHARED_DATA, requires_shared_data as needs_shared_data
 
 WORDS = ["de", "Roi", "roi", "reine", "été", "король", "ROI"]
 
@@ -198,3 +187,109 @@ def test_load_mapping_refuses_a_plain_pickle_and_npy(tmp_path):
 def test_load_mapping_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.npz"):
         load_mapping(tmp_path / "nope.npz")
+
+
+# --------------------------------------------------------------------------
+# Bounded loading of untrusted files
+# --------------------------------------------------------------------------
+
+
+def _npy_header(shape, descr="<f8"):
+    """A .npy version 1.0 header declaring ``shape`` (no data)."""
+    header = repr({"descr": descr, "fortran_order": False, "shape": tuple(shape)}).encode("latin1")
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
+
+
+def _crafted(path, rotation_bytes, *, compression=zipfile.ZIP_STORED, metadata=np.str_("{}")):
+    """A mapping archive whose rotation entry is the raw ``rotation_bytes``."""
+    import io as _bytes_io
+
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for key, value in (("format", np.str_("sklearn_l1align.mapping")),
+                           ("format_version", np.int64(1)), ("metadata", metadata)):
+            buffer = _bytes_io.BytesIO()
+            np.lib.format.write_array(buffer, np.asarray(value))
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+        archive.writestr("rotation.npy", rotation_bytes)
+    return path
+
+
+def test_declared_huge_array_is_refused_before_reading(tmp_path):
+    path = _crafted(tmp_path / "bomb.npz", _npy_header((100_000, 100_000)) + b"\x00" * 64)
+    assert path.stat().st_size < 2000
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*at most 4096 x 4096.*"
+                                         r"\(100000, 100000\)"):
+        load_mapping(path)
+
+
+def test_compressed_large_identity_is_refused_from_its_header(tmp_path, monkeypatch):
+    # A compressed 6000 x 6000 identity: refused from its declared shape, without
+    # decompressing or multiplying it (the data read is counted).
+    data = _npy_header((6000, 6000)) + np.eye(6000, dtype="<f8")[:50].tobytes()
+    path = _crafted(tmp_path / "eye.npz", data, compression=zipfile.ZIP_DEFLATED)
+    reads = []
+    real_read = zipfile.ZipExtFile.read
+
+    def counting_read(self, n=-1):
+        out = real_read(self, n)
+        reads.append(len(out))
+        return out
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    with pytest.raises(ValueError, match=r"at most 4096 x 4096 \(max_dim\)\. Got a declared shape "
+                                         r"\(6000, 6000\).*pass a larger max_dim"):
+        load_mapping(path)
+    assert sum(reads) < 100_000
+
+
+def test_max_dim_is_the_bound(tmp_path):
+    save_mapping(tmp_path / "m.npz", _rotation(dim=6))
+    with pytest.raises(ValueError, match="at most 5 x 5"):
+        load_mapping(tmp_path / "m.npz", max_dim=5)
+    assert load_mapping(tmp_path / "m.npz", max_dim=6)[0].shape == (6, 6)
+    with pytest.raises(ValueError, match="'max_dim' parameter"):
+        load_mapping(tmp_path / "m.npz", max_dim=0)
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.9, 0.99])
+def test_truncated_file_is_reported_as_truncated(tmp_path, cut):
+    save_mapping(tmp_path / "m.npz", _rotation(dim=30), metadata={"a": 1})
+    data = (tmp_path / "m.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: int(cut * len(data))])
+    with pytest.raises(ValueError, match="truncated or corrupt") as info:
+        load_mapping(tmp_path / "cut.npz")
+    assert "needs pickle" not in str(info.value)
+
+
+def test_declared_data_longer_than_the_entry_is_truncated(tmp_path):
+    path = _crafted(tmp_path / "short.npz", _npy_header((3, 3)) + b"\x00" * 16)
+    with pytest.raises(ValueError, match="declares 72 bytes of data. Got 16 bytes, a truncated"):
+        load_mapping(path)
+
+
+def test_deeply_nested_metadata_is_a_value_error(tmp_path):
+    deep = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = _crafted(tmp_path / "deep.npz", _npy_header((2, 2)) + np.eye(2).tobytes(),
+                    metadata=np.str_(deep))
+    with pytest.raises(ValueError, match="metadata must be a JSON object.*nested 100001 deep, "
+                                         "more than 32"):
+        load_mapping(path)
+    # Brackets inside strings are not nesting; 32 levels are fine.
+    fine = '{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "b": ' + "[" * 31 + "]" * 31 + "}"
+    path = _crafted(tmp_path / "fine.npz", _npy_header((2, 2)) + np.eye(2).tobytes(),
+                    metadata=np.str_(fine))
+    assert load_mapping(path)[1]["a"].startswith("[[[")
+
+
+def test_oversized_metadata_is_refused_before_parsing(tmp_path):
+    path = _crafted(tmp_path / "big.npz", _npy_header((2, 2)) + np.eye(2).tobytes(),
+                    metadata=np.str_('{"x": "' + "y" * 300_000 + '"}'))
+    with pytest.raises(ValueError, match="metadata must be at most 1048576 bytes"):
+        load_mapping(path)
+
+
+def test_extra_entries_are_refused(tmp_path):
+    np.savez(tmp_path / "m.npz", **_mapping_arrays(), extra=np.zeros(3))
+    with pytest.raises(ValueError, match="expected the keys"):
+        load_mapping(tmp_path / "m.npz")

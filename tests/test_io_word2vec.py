@@ -5,8 +5,10 @@ import logging
 import os
 import pickle
 import re
-import stat
 import struct
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,12 +20,8 @@ import sklearn_l1align.io as l1io
 from sklearn_l1align.io import _word2vec
 from sklearn_l1align.io import (
     EmbeddingFormatError,
-    atomic_save_npz,
-    atomic_write,
-    load_mapping,
     read_dictionary,
     read_word2vec,
-    save_mapping,
     write_word2vec,
 )
 
@@ -486,3 +484,208 @@ def test_real_dictionaries_are_covered():
     assert len({s for s, _ in test}) == 1500
     vocab = set(words)
     assert all(s in vocab for s, _ in train + test)
+
+
+# --------------------------------------------------------------------------
+# What a word is: Unicode whitespace is part of it, ASCII whitespace separates
+# --------------------------------------------------------------------------
+
+UNICODE_SPACE_WORDS = ["a\u00a0b", "thin\u2009space", "\u3000ideo", "next\x85line", "\u200bzw",
+                       "sep\x1c", "plain"]
+
+
+@pytest.mark.parametrize("name, binary", [("u.vec", False), ("u.bin", True), ("u.vec.gz", False)])
+def test_words_with_unicode_whitespace_round_trip(tmp_path, name, binary):
+    vectors = _vectors(n=len(UNICODE_SPACE_WORDS))
+    write_word2vec(tmp_path / name, UNICODE_SPACE_WORDS, vectors, binary=binary)
+    words, back = read_word2vec(tmp_path / name)
+    assert words == UNICODE_SPACE_WORDS
+    assert_array_equal(back, vectors)
+
+
+def test_tab_separates_like_a_space(tmp_path):
+    path = _write(tmp_path / "t.vec", "2 2\nchat\t1 2\nchien 3\t4 \r\n")
+    words, vectors = read_word2vec(path)
+    assert words == ["chat", "chien"]
+    assert_array_equal(vectors, [[1, 2], [3, 4]])
+
+
+@pytest.mark.parametrize("word", ["a b", "a\tb", "a\nb", "a\rb", "a\x0bb", "a\x0cb", "", "\ud800"])
+def test_writer_refuses_what_the_reader_would_split(tmp_path, word):
+    with pytest.raises(ValueError, match="without ASCII whitespace"):
+        write_word2vec(tmp_path / "w.vec", ["ok", word], np.ones((2, 2)))
+    assert _listing(tmp_path) == []
+    assert not l1io.is_word(word)
+
+
+# --------------------------------------------------------------------------
+# Bounds: headers, lines, devices
+# --------------------------------------------------------------------------
+
+
+def test_huge_dimension_in_the_header_is_an_input_error(tmp_path):
+    path = _write(tmp_path / "h.vec", "10 2000000000\na 1 2\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 1, "at most 100000. Got 2000000000")):
+        read_word2vec(path)
+
+
+def test_header_beyond_the_available_memory_is_an_input_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(_word2vec, "_available_memory", lambda: 1 << 30)
+    path = _write(tmp_path / "h.vec", "100000000 3000\na 1 2\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 1, "must fit in memory.*max_vocab")):
+        read_word2vec(path)
+    # max_vocab bounds the rows kept, so the same header is fine with a small one.
+    with pytest.raises(EmbeddingFormatError, match="needs 3000 values"):
+        read_word2vec(path, max_vocab=10)
+
+
+def test_lying_header_allocates_little(tmp_path):
+    path = _write(tmp_path / "h.vec", "50000000 2\na 1 2\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "declares 50000000 rows")):
+        read_word2vec(path)
+    buffer = _word2vec._RowBuffer(50_000_000, 300, np.dtype(np.float32))
+    assert buffer.data.nbytes <= 64 << 20
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+@pytest.mark.parametrize("binary", [None, True, False])
+def test_dev_zero_fails_fast(binary):
+    with pytest.raises(EmbeddingFormatError, match="/dev/zero, line 1: The header line must be at most"):
+        read_word2vec("/dev/zero", binary=binary)
+
+
+def test_row_longer_than_its_bound(tmp_path):
+    path = _write(tmp_path / "long.vec", "1 2\nw " + "1" * 10_000 + " 2\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 2, "A row must be at most")):
+        read_word2vec(path)
+
+
+# --------------------------------------------------------------------------
+# Streams: FIFOs and process substitution
+# --------------------------------------------------------------------------
+
+
+def _serve_fifo(path, data):
+    os.mkfifo(path)
+
+    def feed():
+        with open(path, "wb") as fifo:
+            fifo.write(data)
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_fifo_is_read_as_a_stream(tmp_path, compress):
+    write_word2vec(tmp_path / "e.vec", WORDS, _vectors())
+    data = (tmp_path / "e.vec").read_bytes()
+    thread = _serve_fifo(tmp_path / "pipe", gzip.compress(data) if compress else data)
+    words, vectors = read_word2vec(tmp_path / "pipe")
+    thread.join(timeout=10)
+    assert words == WORDS
+    assert_array_equal(vectors, _vectors())
+
+
+def test_process_substitution(tmp_path):
+    write_word2vec(tmp_path / "e.vec.gz", WORDS, _vectors(), binary=False)
+    script = ("import sys; from sklearn_l1align.io import read_word2vec; "
+              "w, v = read_word2vec(sys.argv[1]); print(len(w), v.shape[1])")
+    done = subprocess.run(["bash", "-c", f'"{sys.executable}" -c "{script}" <(zcat "{tmp_path / "e.vec.gz"}")'],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1])))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(len(WORDS)), "5"]
+
+
+# --------------------------------------------------------------------------
+# Sniffing the format: text named .bin, binary named .vec, fastText models
+# --------------------------------------------------------------------------
+
+
+def test_text_file_named_bin_is_read_as_text(tmp_path):
+    write_word2vec(tmp_path / "t.bin", WORDS, _vectors())  # text, despite the name
+    words, vectors = read_word2vec(tmp_path / "t.bin")
+    assert words == WORDS
+    assert_array_equal(vectors, _vectors())
+    with pytest.raises(EmbeddingFormatError, match=_error_at(tmp_path / "t.bin", 2, "Got a text row")):
+        read_word2vec(tmp_path / "t.bin", binary=True)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_binary_file_named_vec_is_read_as_binary(tmp_path, seed):
+    vectors = _vectors(seed=seed, dim=3)
+    write_word2vec(tmp_path / "b.vec", WORDS, vectors, binary=True)
+    words, back = read_word2vec(tmp_path / "b.vec")
+    assert words == WORDS
+    assert_array_equal(back, vectors)
+
+
+def test_fasttext_model_through_gensim(tmp_path):
+    fasttext = pytest.importorskip("gensim.models.fasttext")
+    sentences = [["le", "chat", "noir", "dort"], ["le", "chien", "blanc", "court"],
+                 ["un", "chat", "et", "un", "chien"]] * 5
+    model = fasttext.FastText(sentences, vector_size=8, min_count=1, epochs=2, seed=0, workers=1,
+                              bucket=1000)
+    path = tmp_path / "model.bin"
+    fasttext.save_facebook_model(model, str(path))
+    expected = fasttext.load_facebook_vectors(str(path))
+    words, vectors = read_word2vec(path)
+    assert words == list(expected.index_to_key) == list(model.wv.index_to_key)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(words), 8)
+    assert_array_equal(vectors, expected.vectors)
+    np.testing.assert_allclose(vectors, model.wv.vectors, rtol=1e-5, atol=1e-6)
+    assert read_word2vec(path, max_vocab=3)[0] == words[:3]
+
+
+def test_fasttext_model_from_a_fifo_is_refused_by_name(tmp_path):
+    data = (790712314).to_bytes(4, "little")  # not the magic: an ordinary bad header
+    magic = (793712314).to_bytes(4, "little") + b"\x0c\x00\x00\x00" + b"\x00" * 64
+    thread = _serve_fifo(tmp_path / "pipe", magic)
+    with pytest.raises(EmbeddingFormatError, match="pipe, line 1: A fastText .bin model must be read "
+                                                   "from a regular"):
+        read_word2vec(tmp_path / "pipe")
+    thread.join(timeout=10)
+    assert data != magic[:4]
+
+
+# --------------------------------------------------------------------------
+# The bulk text parser
+# --------------------------------------------------------------------------
+
+
+def _per_line(path, dtype=np.float32):
+    """The arrays of a plain line-by-line np.fromstring parse: the reference."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()[1:]
+    words = [line.split(" ", 1)[0] for line in lines]
+    rows = [np.fromstring(line.split(" ", 1)[1], dtype=np.float64, sep=" ") for line in lines]
+    return words, np.array(rows).astype(dtype)
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 300, 1 << 22])
+def test_bulk_parse_gives_the_per_line_arrays(tmp_path, monkeypatch, batch_bytes):
+    monkeypatch.setattr(_word2vec, "_PARSE_BATCH_BYTES", batch_bytes)
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((500, 7)) * 10.0 ** rng.integers(-30, 30, size=(500, 7))
+    write_word2vec(tmp_path / "e.vec", [f"w{i}" for i in range(500)], vectors)
+    for dtype in (np.float32, np.float64):
+        words, back = read_word2vec(tmp_path / "e.vec", dtype=dtype)
+        ref_words, ref = _per_line(tmp_path / "e.vec", dtype)
+        assert words == ref_words
+        assert_array_equal(back, ref)
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 1 << 22])
+def test_bulk_parse_names_the_bad_line(tmp_path, monkeypatch, batch_bytes):
+    monkeypatch.setattr(_word2vec, "_PARSE_BATCH_BYTES", batch_bytes)
+    # Rows 3 and 4 have 3 and 1 values: the batch's total is right, each line is wrong.
+    path = _write(tmp_path / "e.vec", "4 2\na 1 2\nb 3 4\nc 5 6 7\nd 8\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 4, "Got 3 values for 'c'")):
+        read_word2vec(path)
+    path = _write(tmp_path / "f.vec", "3 2\na 1 2\nb 3 x\nc 5 6\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "Got 'x'")):
+        read_word2vec(path)
+    path = _write(tmp_path / "g.vec", "3 2\na 1 2\nb nan 4\nc 5 6\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "finite")):
+        read_word2vec(path)

@@ -19,6 +19,7 @@ Two tools, one rule.
   than noise (:func:`significant_gain`), and refit the kept chain on all the seed pairs.
 """
 
+import logging
 import numbers
 import time
 
@@ -38,10 +39,13 @@ from ._base import (
 )
 from ._dictionary import CSLSDictionaryBuilder
 from ._l1_procrustes import L1ProcrustesAligner
+from ._logging import vlog
 from ._procrustes import ProcrustesAligner
 from ._solvers import StiefelFlowSolver
 from ._validation import check_pairs, check_real, check_same_dim
 from .metrics import bli_mrr, bli_precision, mcnemar_test
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "RefinementSelection",
@@ -658,12 +662,13 @@ def apply_chain(X_src, X_tgt, chain, rotation=None, *, seed_pairs=None, on_step=
         "validation_tol": [Interval(numbers.Real, 0, None, closed="left")],
         "record_unsupervised": ["boolean"],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
 def select_refinement(X_src, X_tgt, seed_pairs, candidates=None, *, validation=0.2,
                       validation_pairs=None, validation_tol=1.0, record_unsupervised=False,
-                      random_state=0):
+                      random_state=0, verbose=0):
     """Refine an ℓ2 alignment only where held-out seed pairs show that it helps.
 
     1. Split the seed pairs by source word: ``validation`` of the words are held out
@@ -698,6 +703,8 @@ def select_refinement(X_src, X_tgt, seed_pairs, candidates=None, *, validation=0
         Also record MUSE's unsupervised criterion (:func:`mean_csls_cosine`) per step.
     random_state : int, RandomState instance or None, default=0
         Seeds the held-out split.
+    verbose : int, default=0
+        1 logs a line per scored step and the choice (INFO on the package logger).
 
     Returns
     -------
@@ -755,6 +762,8 @@ def select_refinement(X_src, X_tgt, seed_pairs, candidates=None, *, validation=0
         if record_unsupervised:
             entry["unsupervised"] = mean_csls_cosine(Xm, X_tgt)
         steps.append(entry)
+        vlog(logger, verbose, 1, "%s: held-out CSLS P@1 %.4f (%.1f s)", name,
+             entry["held_out_p1"], seconds)
 
     t0 = time.perf_counter()
     base = ProcrustesAligner(dictionary="paired").fit(X_src, X_tgt, pairs=fit_seed)
@@ -792,6 +801,8 @@ def select_refinement(X_src, X_tgt, seed_pairs, candidates=None, *, validation=0
         M = maps[best]  # the fit already used every seed pair
     refit_seconds = time.perf_counter() - t0
     kept = "l2" if chosen["candidate"] == "l2" else f"{chosen['candidate']}[{chosen['step']}]"
+    vlog(logger, verbose, 1, "kept %s (held-out CSLS P@1 %.4f against %.4f for the ℓ2 base)",
+         kept, chosen["held_out_p1"], steps[0]["held_out_p1"])
     settings = {"validation": None if validation_pairs is not None else float(validation),
                 "validation_tol": float(validation_tol), "candidates": list(candidates),
                 "random_state": random_state if isinstance(random_state, int) else None}

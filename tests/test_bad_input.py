@@ -297,6 +297,195 @@ def _cli(*argv, files=None, previous=False):
 _ALIGN = ("align", "src.vec", "tgt.vec", "--seed-dict", "seed.txt", "-o", "out.vec", "-q")
 
 
+# ------------------------------------------------------------------ io (issue 11, items 1-5)
+def _io_fifo(fn):
+    """A FIFO in the folder as the output ``fn`` writes."""
+
+    def make(folder, monkeypatch):
+        import os
+
+        os.mkfifo(folder / "out.vec")
+        return lambda: fn(folder / "out.vec")
+
+    return make
+
+
+def _io_symlink(fn):
+    def make(folder, monkeypatch):
+        (folder / "target.json").write_text("keep")
+        (folder / "out.json").symlink_to(folder / "target.json")
+        return lambda: fn(folder / "out.json")
+
+    return make
+
+
+def _io_read_only(fn):
+    """A folder where no file can be created (root bypasses chmod: EROFS is injected)."""
+
+    def make(folder, monkeypatch):
+        from sklearn_l1align.io import _atomic
+
+        def read_only(*args, **kwargs):
+            raise OSError(30, "Read-only file system")
+
+        monkeypatch.setattr(_atomic.tempfile, "mkstemp", read_only)
+        return lambda: fn(folder / "out.vec")
+
+    return make
+
+
+def _round_trip_words(folder, monkeypatch):
+    words = ["a\u00a0b", "thin\u2009space", "\u3000ideo", "next\x85line"]
+
+    def act():
+        l1io.write_word2vec(folder / "u.vec", words, np.eye(4))
+        return words, l1io.read_word2vec(folder / "u.vec")
+
+    return act
+
+
+def _check_round_trip_words(result):
+    words, (back, vectors) = result
+    assert back == words
+    assert_array_equal(vectors, np.eye(4))
+
+
+def _text_named_bin(folder, monkeypatch):
+    (folder / "emb.bin").write_bytes(b"2 2\nchat 1 2\nchien 3 4\n")
+    return lambda: l1io.read_word2vec(folder / "emb.bin")
+
+
+def _check_text_named_bin(result):
+    words, vectors = result
+    assert words == ["chat", "chien"]
+    assert_array_equal(vectors, [[1, 2], [3, 4]])
+
+
+def _fasttext_model(folder, monkeypatch):
+    fasttext = pytest.importorskip("gensim.models.fasttext")
+    model = fasttext.FastText([["le", "chat", "dort"], ["le", "chien", "court"]] * 3, vector_size=4,
+                              min_count=1, epochs=1, seed=0, workers=1, bucket=100)
+    fasttext.save_facebook_model(model, str(folder / "model.bin"))
+    expected = fasttext.load_facebook_vectors(str(folder / "model.bin"))
+    return lambda: (expected, l1io.read_word2vec(folder / "model.bin"))
+
+
+def _check_fasttext_model(result):
+    expected, (words, vectors) = result
+    assert words == list(expected.index_to_key)
+    assert_array_equal(vectors, expected.vectors)
+
+
+def _mapping_file(name, data_fn):
+    def make(folder, monkeypatch):
+        (folder / name).write_bytes(data_fn())
+        return lambda: l1io.load_mapping(folder / name)
+
+    return make
+
+
+def _npy(shape, data=b"", descr="<f8"):
+    import struct
+
+    header = repr({"descr": descr, "fortran_order": False, "shape": tuple(shape)}).encode("latin1")
+    header += b" " * (-(10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
+
+
+def _mapping_zip(rotation, metadata="{}", compression=0):
+    import io as bytes_io
+    import zipfile
+
+    out = bytes_io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=compression) as archive:
+        for key, value in (("format", np.str_("sklearn_l1align.mapping")),
+                           ("format_version", np.int64(1)), ("metadata", np.str_(metadata))):
+            entry = bytes_io.BytesIO()
+            np.lib.format.write_array(entry, np.asarray(value))
+            archive.writestr(f"{key}.npy", entry.getvalue())
+        archive.writestr("rotation.npy", rotation)
+    return out.getvalue()
+
+
+def _truncated_mapping():
+    import io as bytes_io
+
+    out = bytes_io.BytesIO()
+    np.savez(out, format=np.str_("sklearn_l1align.mapping"), format_version=np.int64(1),
+             rotation=np.eye(20), metadata=np.str_("{}"))
+    return out.getvalue()[:2000]
+
+
+def _staged_commit(fault):
+    """An earlier set of three outputs, and a new set whose commit meets ``fault``."""
+
+    def make(folder, monkeypatch):
+        import os
+        import signal
+
+        from sklearn_l1align.io._atomic import StagedOutputs
+
+        names = ("out.vec", "out.mapping.npz", "out.report.json")
+        for name in names:
+            (folder / name).write_text(f"old {name}")
+        real_replace, real_link, calls = os.replace, os.link, []
+
+        def replace(src, dst):
+            if ".partial" in str(src) and ".previous" not in str(src):
+                calls.append(dst)
+                if fault == "sigint" and len(calls) == 2:
+                    os.kill(os.getpid(), signal.SIGINT)
+            return real_replace(src, dst)
+
+        def link(src, dst):
+            if fault == "immutable" and str(src).endswith("report.json"):
+                raise PermissionError(1, "Operation not permitted (an immutable old report)")
+            return real_link(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace)
+        monkeypatch.setattr(os, "link", link)
+
+        def commit():
+            with StagedOutputs([folder / n for n in names]) as staged:
+                for name in names:
+                    staged[folder / name].write_text(f"new {name}")
+                staged.commit()
+
+        if fault != "sigint":
+            return commit
+
+        def interrupted():
+            with pytest.raises(KeyboardInterrupt):
+                commit()
+            return {p.name: p.read_text() for p in folder.iterdir()}
+
+        return interrupted
+
+    return make
+
+
+def _cli_special(kind):
+    """A CLI case whose output is a FIFO, /dev/null or a symlink."""
+
+    def make(folder, monkeypatch):
+        import os
+
+        _cli_inputs(folder)
+        if kind == "fifo":
+            os.mkfifo(folder / "r.json")
+            json_path = str(folder / "r.json")
+        elif kind == "symlink":
+            (folder / "target.json").write_text("keep")
+            (folder / "r.json").symlink_to(folder / "target.json")
+            json_path = str(folder / "r.json")
+        else:
+            json_path = "/dev/null"
+        return lambda: ["evaluate", str(folder / "src.vec"), str(folder / "tgt.vec"), "--dict",
+                        str(folder / "seed.txt"), "--json", json_path, "-q"]
+
+    return make
+
+
 # ------------------------------------------------------------------------------ table
 CASES = [
     # ---------------------------------------------------------------- NaN and inf
@@ -556,6 +745,82 @@ CASES = [
     Case("dict-non-string", "a dictionary word that is not a string", "``gensim.dictionary_to_pairs``",
          "TypeError", "Dictionary words must be strings. Got 3 (int) in ('chat', 3) at position 0",
          _non_string_dictionary),
+    # ---------------------------------------------------------------- io: words, bounds, streams (issue 11)
+    Case("vec-unicode-space-words", "words holding Unicode whitespace (NBSP, U+2009, U+3000, NEL)",
+         "``io.write_word2vec``, ``io.read_word2vec``", "accepted",
+         "written and read back unchanged: only ASCII whitespace separates fields",
+         _round_trip_words, check=_check_round_trip_words),
+    Case("vec-write-ascii-space", "a word holding a tab", "``io.write_word2vec``", "ValueError",
+         "Each word must be a non-empty string without ASCII whitespace",
+         _act(l1io.write_word2vec, "unused.vec", ["a", "b\tc"], np.eye(2))),
+    Case("dict-unicode-space", "dictionary words holding Unicode whitespace", "``io.read_dictionary``",
+         "accepted", "two columns, split at ASCII whitespace only",
+         _read_dict("a\u00a0b c\u3000\nx\ty\n".encode()),
+         check=lambda pairs: pairs == [("a\u00a0b", "c\u3000"), ("x", "y")]),
+    Case("vec-huge-dim", "header ``10 2000000000``", "``io.read_word2vec``", "EmbeddingFormatError",
+         "The header's dimension must be at most 100000. Got 2000000000 instead",
+         _read_vec(b"10 2000000000\na 1 2\n"), names_line=1),
+    Case("vec-no-newline", "2 MB of NUL bytes without a newline (like ``/dev/zero``)",
+         "``io.read_word2vec``", "EmbeddingFormatError",
+         "The header line must be at most 1048576 bytes long", _read_vec(b"\x00" * (2 << 20)),
+         names_line=1),
+    Case("vec-long-row", "a row longer than its bound", "``io.read_word2vec``", "EmbeddingFormatError",
+         "A row must be at most 4224 bytes long", _read_vec(b"1 2\nw " + b"1" * 10_000 + b" 2\n"),
+         names_line=2),
+    Case("dict-long-line", "a dictionary line of 2 MB", "``io.read_dictionary``", "EmbeddingFormatError",
+         "A line must be at most 1048576 bytes long", _read_dict(b"a" * (2 << 20)), names_line=1),
+    Case("vec-text-named-bin", "a text file named ``.bin``", "``io.read_word2vec``", "accepted",
+         "read as text: the format is sniffed from the first record, not the name",
+         _text_named_bin, check=_check_text_named_bin),
+    Case("vec-fasttext-bin", "a fastText ``.bin`` model", "``io.read_word2vec``", "accepted",
+         "the vocabulary and its vectors, read through gensim's ``load_facebook_vectors``",
+         _fasttext_model, check=_check_fasttext_model),
+    Case("dict-indices-non-string", "a non-string word in word pairs", "``io.dictionary_to_indices``",
+         "TypeError", "Dictionary words must be strings. Got 3 (int) in ('chat', 3) at position 0",
+         _act(l1io.dictionary_to_indices, [("chat", 3)], ["chat"], ["кот"])),
+    # ---------------------------------------------------------------- io: outputs (issue 11)
+    Case("out-fifo", "output path that is a FIFO", "``io.write_word2vec``", "ValueError",
+         "An output must be a regular file, which is replaced; other files are never replaced",
+         _io_fifo(lambda p: l1io.write_word2vec(p, ["a"], np.ones((1, 2))))),
+    Case("out-symlink", "output path that is a symbolic link", "``io.save_mapping``", "ValueError",
+         "a symbolic link, instead", _io_symlink(lambda p: l1io.save_mapping(p, np.eye(2)))),
+    Case("out-read-only", "output folder where no file can be created", "``io.write_word2vec``",
+         "PermissionError", "The output folder must be writable",
+         _io_read_only(lambda p: l1io.write_word2vec(p, ["a"], np.ones((1, 2))))),
+    Case("commit-sigint", "Ctrl-C between the renames of a staged set of outputs",
+         "``StagedOutputs.commit`` (the CLI's outputs)", "accepted",
+         "KeyboardInterrupt once every rename is undone: all the earlier outputs, no staging folder",
+         _staged_commit("sigint"),
+         check=lambda listing: listing == {n: f"old {n}" for n in
+                                           ("out.vec", "out.mapping.npz", "out.report.json")}),
+    Case("commit-immutable", "an old output that cannot be replaced (immutable)",
+         "``StagedOutputs.commit`` (the CLI's outputs)", "PermissionError", "an immutable old report",
+         _staged_commit("immutable")),
+    # ---------------------------------------------------------------- io: mappings (issue 11)
+    Case("map-huge-shape", "a small ``.npz`` declaring a (100000, 100000) rotation",
+         "``io.load_mapping``", "ValueError",
+         "the rotation must be at most 4096 x 4096 (max_dim). Got a declared shape (100000, 100000)",
+         _mapping_file("m.npz", lambda: _mapping_zip(_npy((100_000, 100_000), b"\x00" * 64)))),
+    Case("map-compressed-6000", "a compressed 6000 x 6000 rotation", "``io.load_mapping``", "ValueError",
+         "Got a declared shape (6000, 6000) instead (pass a larger max_dim to load it)",
+         _mapping_file("m.npz", lambda: _mapping_zip(_npy((6000, 6000), np.eye(6000)[:20].tobytes()),
+                                                     compression=8))),
+    Case("map-truncated", "a truncated mapping file", "``io.load_mapping``", "ValueError",
+         "Got a truncated or corrupt file", _mapping_file("m.npz", _truncated_mapping)),
+    Case("map-nested", "metadata JSON nested 100,000 deep", "``io.load_mapping``", "ValueError",
+         "nested 100000 deep, more than 32",
+         _mapping_file("m.npz", lambda: _mapping_zip(_npy((2, 2), np.eye(2).tobytes()),
+                                                     metadata="[" * 100_000 + "]" * 100_000))),
+    # ---------------------------------------------------------------- CLI outputs (issue 11)
+    Case("cli-json-fifo", "``--json`` naming a FIFO", "``l1align evaluate``", "exit status 2",
+         "a FIFO (named pipe), instead", _cli_special("fifo")),
+    Case("cli-json-dev-null", "``--json /dev/null`` (even as root)", "``l1align evaluate``",
+         "exit status 2", "Got '/dev/null', a character device, instead", _cli_special("dev-null")),
+    Case("cli-json-symlink", "``--json`` naming a symbolic link", "``l1align evaluate``",
+         "exit status 2", "a symbolic link, instead", _cli_special("symlink")),
+    Case("cli-huge-dim", "SRC header ``10 2000000000``", "``l1align align``", "exit status 2",
+         "src.vec, line 1: The header's dimension must be at most 100000",
+         _cli(*_ALIGN, files={"src.vec": b"10 2000000000\ns0 1 2\n"}, previous=True)),
 ]
 
 
@@ -564,7 +829,7 @@ def _warns_naming_pairs(fit):
         return fit()
 
 ERROR_TYPES = {"ValueError": ValueError, "TypeError": TypeError, "FileNotFoundError": FileNotFoundError,
-               "EmbeddingFormatError": EmbeddingFormatError}
+               "EmbeddingFormatError": EmbeddingFormatError, "PermissionError": PermissionError}
 
 
 def _by_kind(kind):

@@ -191,8 +191,9 @@ def test_dictionary_to_indices_agrees_with_the_gensim_adapter():
 @pytest.mark.parametrize("word_pairs, words, error, fragment", [
     ([], ["a"], ValueError, "empty"),
     ([("x", "y")], ["a"], ValueError, "all out of vocabulary"),
-    ([("a", 1)], ["a"], ValueError, "pairs of strings. Got \\('a', 1\\) at position 0"),
-    (["ab"], ["a"], ValueError, "pairs of strings"),
+    ([("a", 1)], ["a"], TypeError, "Dictionary words must be strings. Got 1 \\(int\\) in \\('a', 1\\) at "
+                                   "position 0"),
+    (["ab"], ["a"], ValueError, "word pairs. Got 'ab' at position 0"),
     ([("a", "a")], ["a", 3], TypeError, "src_words must hold strings"),
 ])
 def test_dictionary_to_indices_errors(word_pairs, words, error, fragment):

@@ -224,12 +224,17 @@ def _index_of(words, name):
 def _checked_pairs(word_pairs):
     pairs = []
     for i, pair in enumerate(word_pairs):
-        if isinstance(pair, (str, bytes)) or len(pair) != 2 or not all(
-                isinstance(word, str) for word in pair):
+        if isinstance(pair, (str, bytes)) or len(pair) != 2:
             raise ValueError(
-                "word_pairs must be a sequence of (source, target) pairs of strings. "
+                "word_pairs must be a sequence of (source, target) word pairs. "
                 f"Got {pair!r} at position {i} instead."
             )
+        for word in pair:
+            if not isinstance(word, str):
+                raise TypeError(
+                    "Dictionary words must be strings. Got "
+                    f"{word!r} ({type(word).__name__}) in {tuple(pair)!r} at position {i} instead."
+                )
         pairs.append(tuple(pair))
     # Exact duplicates count once, as read_dictionary counts them.
     return list(dict.fromkeys(pairs))
@@ -265,10 +270,10 @@ def dictionary_to_indices(word_pairs, src_words, tgt_words):
     Raises
     ------
     ValueError
-        If ``word_pairs`` is empty, an entry is not a pair of strings, or no pair
-        has both words in the vocabularies.
+        If ``word_pairs`` is empty, an entry is not a pair, or no pair has both
+        words in the vocabularies.
     TypeError
-        If a vocabulary holds something other than strings.
+        If a word of a pair or of a vocabulary is not a string.
 
     See Also
     --------

@@ -24,6 +24,7 @@ from _cli_helpers import (
     N_SHARED,
     N_WORDS,
     planted_files,
+    random_rotation,
     row_relative_error,
     stderr_error,
     write_dictionary,
@@ -129,6 +130,85 @@ def test_supervised_align_logs_are_not_misleading(planted, tmp_path, capsys):
     assert str(out) in captured.err  # the final paths are named
     l1 = _report(out)["steps"][1]
     assert "of wall time" in l1["stop"] and l1["stop"] in captured.out
+
+
+# ----------------------------------------------------------------------------- validation
+def test_validation_keeps_l2_when_no_step_can_help(planted, tmp_path, capsys):
+    """At the planted optimum no refinement can win on held-out words: l2 on all seeds is kept."""
+    out = tmp_path / "out.vec"
+    status = main(_argv("align", planted["src"], planted["tgt"], "--seed-dict", planted["train"],
+                        "-o", out, "--eval-dict", planted["test"], "--time-budget", "2"))
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    report = _report(out)
+    validation = report["validation"]
+    assert report["settings"]["validation"] == {"fraction": 0.2, "random_state": 0,
+                                                "candidates": "both"}
+    assert validation["kept"] == "l2"
+    assert validation["n_fit_pairs"] + validation["n_held_out_pairs"] == N_SEED
+    assert validation["n_held_out_words"] == round(0.2 * N_SEED)
+    names = [s["name"] for s in validation["steps"]]
+    assert names[0] == "l2" and any(n.startswith("requested[0]") for n in names)
+    assert any(n.startswith("paper[") for n in names)
+    for step in validation["steps"]:
+        assert 0 <= step["held_out_p1"] <= 1 and step["kept"] == (step["candidate"] == "l2")
+    assert [s["step"] for s in report["steps"]] == ["l2"]
+    rotation, metadata = l1io.load_mapping(output_paths(out)["mapping"])
+    assert metadata["steps"] == ["l2"]
+    assert_allclose(rotation, planted["R"], atol=1e-6)
+    # The summary names each step, its held-out score and the verdict.
+    lines = [line for line in captured.out.splitlines() if line.startswith("  ")]
+    assert len(lines) == len(names)
+    assert "base (kept: no refinement helped)" in lines[0]
+    assert all(line.rstrip().endswith("rejected") for line in lines[1:])
+    assert "kept: l2" in captured.out
+
+
+@pytest.fixture(scope="module")
+def small_noisy_seed(tmp_path_factory):
+    """TGT = SRC @ R + noise and a 30-pair seed: l2 on 15 fit pairs is poor, self-learning is not."""
+    folder = tmp_path_factory.mktemp("noisy")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 12))
+    Y = X @ random_rotation(12, 1) + 0.6 * rng.normal(size=X.shape)
+    src_words, tgt_words = [f"s{i}" for i in range(600)], [f"t{i}" for i in range(600)]
+    l1io.write_word2vec(folder / "s.vec", src_words, X)
+    l1io.write_word2vec(folder / "t.vec", tgt_words, Y)
+    seed = write_dictionary(folder / "seed.txt", list(zip(src_words[:30], tgt_words[:30])))
+    test = write_dictionary(folder / "test.txt", list(zip(src_words[300:], tgt_words[300:])))
+    return folder / "s.vec", folder / "t.vec", seed, test
+
+
+def test_validation_keeps_a_step_that_helps(small_noisy_seed, tmp_path, capsys):
+    src, tgt, seed, test = small_noisy_seed
+    out = tmp_path / "out.vec"
+    status = main(_argv("align", src, tgt, "--seed-dict", seed, "-o", out, "--eval-dict", test,
+                        "--validation-fraction", "0.5", "--candidates", "paper",
+                        "--time-budget", "2"))
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    report = _report(out)
+    validation = report["validation"]
+    assert validation["kept"].startswith("paper[")
+    base, best = validation["steps"][0], max(validation["steps"], key=lambda s: s["held_out_p1"])
+    assert best["held_out_p1"] > base["held_out_p1"] and best["significant"]
+    # The kept map is better on the (disjoint) test words too, and it is what was written.
+    l2, kept = report["steps"]
+    assert (l2["step"], kept["step"]) == ("l2", validation["kept"])
+    assert kept["bli"]["precision"]["csls"]["P@1"] > l2["bli"]["precision"]["csls"]["P@1"]
+    rotation, metadata = l1io.load_mapping(output_paths(out)["mapping"])
+    assert metadata["steps"] == ["l2", validation["kept"]]
+    assert "kept (best)" in captured.out and f"kept: {validation['kept']}" in captured.out
+
+
+def test_no_validation_applies_the_chain_blind(planted, tmp_path, capsys):
+    out = tmp_path / "out.vec"
+    status = main(_argv("align", planted["src"], planted["tgt"], "--seed-dict", planted["train"],
+                        "-o", out, "--no-validation", "--time-budget", "2"))
+    assert status == 0, capsys.readouterr().err
+    report = _report(out)
+    assert "validation" not in report and report["settings"]["validation"] is None
+    assert [s["step"] for s in report["steps"]] == ["l2", "l1"]
 
 
 # ----------------------------------------------------------------------------- refine

@@ -106,7 +106,7 @@ def test_time_budget_help_says_what_it_counts(capsys):
     with pytest.raises(SystemExit):
         _parse("align", "--help")
     text = " ".join(capsys.readouterr().out.split())
-    assert "whole l1 step" in text and "share this budget" in text
+    assert "one l1 step" in text and "share this budget" in text and "own budget" in text
     assert "flow time" in text  # and that max_time is not seconds
 
 

@@ -26,6 +26,7 @@ from .._procrustes import ProcrustesAligner
 from .._solvers import StiefelFlowSolver, StopReason
 from ..io._atomic import StagedOutputs, check_output_path
 from ..metrics import bli_precision
+from ..model_selection import default_candidates, select_refinement
 from . import _report
 from . import output_paths
 from ._parser import DEMO_BASENAME
@@ -208,6 +209,90 @@ def _map(X, rotation):
 # --------------------------------------------------------------------------- commands
 
 
+def _blind_chain(src, tgt, pairs, test, args, report):
+    """ℓ2 on the seed (with ``--l2-refinements`` rounds), then the ℓ1 step: every step kept."""
+    builder = CSLSDictionaryBuilder() if args.l2_refinements else "paired"
+    l2 = ProcrustesAligner(dictionary=builder, n_refinements=args.l2_refinements,
+                           verbose=min(args.verbose, 1))
+    with _timed(f"l2 Procrustes on {len(pairs)} seed pairs"
+                + (f" and {args.l2_refinements} CSLS refinement round(s)"
+                   if args.l2_refinements else "")) as t:
+        l2.fit(src.vectors, tgt.vectors, pairs=pairs)
+    rotation = l2.rotation_
+    step = {"step": "l2", "seconds": t["seconds"], "dictionary_sizes": l2.dictionary_sizes_,
+            "residuals": l2.residuals_}
+    if test is not None:
+        step["bli"] = _score(_map(src.vectors, rotation), tgt, test, "l2")
+    report["steps"].append(step)
+    if args.refine == "l1":
+        l1, step = _fit_l1(_map(src.vectors, rotation), tgt.vectors, args)
+        rotation = rotation @ l1.rotation_
+        if test is not None:
+            step["bli"] = _score(_map(src.vectors, rotation), tgt, test, "l1")
+        report["steps"].append(step)
+    return rotation
+
+
+def _l1_aligner(args, solver):
+    return L1ProcrustesAligner(dictionary=_l1_builder(args), solver=solver,
+                               n_refinements=args.n_refinements, verbose=min(args.verbose, 1))
+
+
+def _candidates(args, solver):
+    """The chains ``select_refinement`` compares with the ℓ2 base, from ``--candidates``."""
+    candidates = {}
+    if args.candidates in ("requested", "both"):
+        chain = []
+        if args.l2_refinements:  # the base is round 0: the rest are induced rounds
+            chain.append(ProcrustesAligner(dictionary=CSLSDictionaryBuilder(),
+                                           n_refinements=args.l2_refinements - 1,
+                                           verbose=min(args.verbose, 1)))
+        candidates["requested"] = [*chain, _l1_aligner(args, solver)]
+    if args.candidates in ("paper", "both"):
+        candidates["paper"] = default_candidates(solver)["paper"]
+    return candidates
+
+
+def _validated_chain(src, tgt, pairs, test, args, report):
+    """Keep a refinement step only when held-out seed pairs show that it helps.
+
+    :func:`sklearn_l1align.model_selection.select_refinement` holds out
+    ``--validation-fraction`` of the seed's source words, fits ℓ2 on the rest, scores it
+    and every step of each candidate chain by CSLS-10 P@1 on the held-out words, keeps
+    the best step only if it beats ℓ2 by more than noise, and refits the kept chain on
+    all the seed pairs.
+    """
+    solver = _make_solver(args.solver, args.time_budget, min(args.verbose, 2))
+    candidates = _candidates(args, solver)
+    with _timed(f"Validated refinement: l2 on {len(pairs)} seed pairs, then "
+                f"{', '.join(candidates)} chain(s), each step scored on held-out seed words"
+                ) as t:
+        selection = select_refinement(src.vectors, tgt.vectors, pairs, candidates,
+                                      validation=args.validation_fraction,
+                                      random_state=args.random_state)
+    validation = selection.report()
+    validation["n_seed_pairs"] = len(pairs)
+    validation["seconds"] = t["seconds"]
+    report["validation"] = validation
+    for entry in validation["steps"]:
+        logger.info("Held-out CSLS-10 P@1 %.1f%% for %s: %s.", 100 * entry["held_out_p1"],
+                    entry["name"], _report.verdict(entry, validation["kept"]))
+    logger.info("Kept %s, refitted on all %d seed pairs.", validation["kept"], len(pairs))
+    l2_step = {"step": "l2", "seconds": validation["steps"][0]["fit_seconds"],
+               "dictionary_sizes": [len(pairs)]}
+    if test is not None:  # the l2 base on all the seed pairs, for comparison
+        l2 = ProcrustesAligner(dictionary="paired").fit(src.vectors, tgt.vectors, pairs=pairs)
+        l2_step["bli"] = _score(_map(src.vectors, l2.rotation_), tgt, test, "l2")
+    report["steps"].append(l2_step)
+    rotation = selection.rotation_
+    if validation["kept"] != "l2":
+        step = {"step": validation["kept"], "seconds": validation["refit_seconds"]}
+        if test is not None:
+            step["bli"] = _score(_map(src.vectors, rotation), tgt, test, validation["kept"])
+        report["steps"].append(step)
+    return rotation
+
+
 def align(args):
     """``l1align align``: ℓ2 Procrustes on a seed, then (by default) the ℓ1 step."""
     start = time.perf_counter()
@@ -239,25 +324,13 @@ def align(args):
     report["seed_dictionary"] = seed  # the name before --identical existed
     report["seconds"]["read"] = time.perf_counter() - start
 
-    builder = CSLSDictionaryBuilder() if args.l2_refinements else "paired"
-    l2 = ProcrustesAligner(dictionary=builder, n_refinements=args.l2_refinements,
-                           verbose=min(args.verbose, 1))
-    with _timed(f"l2 Procrustes on {len(pairs)} seed pairs"
-                + (f" and {args.l2_refinements} CSLS refinement round(s)"
-                   if args.l2_refinements else "")) as t:
-        l2.fit(src.vectors, tgt.vectors, pairs=pairs)
-    rotation = l2.rotation_
-    step = {"step": "l2", "seconds": t["seconds"], "dictionary_sizes": l2.dictionary_sizes_,
-            "residuals": l2.residuals_}
-    if test is not None:
-        step["bli"] = _score(_map(src.vectors, rotation), tgt, test, "l2")
-    report["steps"].append(step)
-    if args.refine == "l1":
-        l1, step = _fit_l1(_map(src.vectors, rotation), tgt.vectors, args)
-        rotation = rotation @ l1.rotation_
-        if test is not None:
-            step["bli"] = _score(_map(src.vectors, rotation), tgt, test, "l1")
-        report["steps"].append(step)
+    report["settings"]["validation"] = (
+        {"fraction": args.validation_fraction, "random_state": args.random_state,
+         "candidates": args.candidates} if args.validation and args.refine == "l1" else None)
+    if args.validation and args.refine == "l1":
+        rotation = _validated_chain(src, tgt, pairs, test, args, report)
+    else:
+        rotation = _blind_chain(src, tgt, pairs, test, args, report)
     report["seconds"]["fit"] = time.perf_counter() - start - report["seconds"]["read"]
     report["seconds"]["total"] = time.perf_counter() - start
     metadata = _report.mapping_metadata("align", [s["step"] for s in report["steps"]],

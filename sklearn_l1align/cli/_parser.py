@@ -25,6 +25,8 @@ DEFAULT_DICT_K = 10
 DEFAULT_DICT_DIRECTION = "mutual"
 DEFAULT_DICT_MAX_RANK = 10000
 DEFAULT_KS = (1, 5, 10)
+#: The refinement chains ``align`` validates (see ``--candidates``).
+CANDIDATES = ("requested", "paper", "both")
 DEFAULT_CSLS_K = 10
 DEFAULT_TOPN = 5
 DEMO_BASENAME = "demo.fr-ru"
@@ -32,11 +34,12 @@ DEMO_BASENAME = "demo.fr-ru"
 _OUTPUT_HELP = ("mapped source embeddings, SRC @ M in SRC's own scale; BASE.mapping.npz (M) and "
                 "BASE.report.json are written beside it")
 _TIME_BUDGET_HELP = (
-    "wall-clock seconds for the whole l1 step: all its rounds (1 + --n-refinements) share "
-    "this budget, each round getting what the earlier ones left; the solver then stops with "
-    "its best map (stop reason time_budget). Reading, the l2 step, validation and "
-    "evaluation are not counted. Not the solver's max_time, which is the flow's "
-    "integration horizon (flow time t, not seconds)"
+    "wall-clock seconds for one l1 step: all its rounds (1 + --n-refinements) share this "
+    "budget, each round getting what the earlier ones left; the solver then stops with its "
+    "best map (stop reason time_budget). With validation, each candidate chain's l1 steps "
+    "have their own budget. Reading, the l2 step, validation scoring and evaluation are not "
+    "counted. Not the solver's max_time, which is the flow's integration horizon (flow "
+    "time t, not seconds)"
 )
 
 
@@ -199,6 +202,11 @@ def build_parser():
     validation.add_argument("--no-validation", dest="validation", action="store_false",
                             help="apply the refinement chain blind, as before (no held-out "
                                  "pairs, every step kept)")
+    validation.add_argument("--candidates", choices=CANDIDATES, default="both",
+                            help="the refinement chains compared with l2 alone: 'requested' "
+                                 "(the chain the flags describe: --l2-refinements rounds, then "
+                                 "the l1 step), 'paper' (l2 self-learning to its fixed point, "
+                                 "then two l1 rounds, the paper's schedule), or both (default)")
     validation.add_argument("--validation-fraction", type=_fraction, default=0.2, metavar="F",
                             help="share of the seed's source words held out (default 0.2)")
     validation.add_argument("--random-state", type=_non_negative_int, default=0, metavar="N",

@@ -162,6 +162,15 @@ def _p1_text(bli):
         f"{method_name(m, bli['csls_k'])} {100 * v['P@1']:.1f}%" for m, v in bli["precision"].items())
 
 
+def verdict(entry, kept):
+    """What validation did with one step: the base, kept, or rejected."""
+    if entry["candidate"] == "l2":
+        return "base" + (" (kept: no refinement helped)" if kept == "l2" else "")
+    if f"{entry['candidate']}[{entry['step']}]" == kept:
+        return "kept (best)"
+    return "kept (on the way to the best)" if entry["kept"] else "rejected"
+
+
 def print_run_summary(report, paths):
     """The lines ``align`` and ``refine`` print on stdout when they are done."""
     if "seed" in report:
@@ -171,21 +180,15 @@ def print_run_summary(report, paths):
                  if seed["kind"] == "dictionary" else ""))
     validation = report.get("validation")
     if validation is not None:
-        print(f"validation: {validation['n_held_out_words']} held-out seed source words "
-              f"({validation['n_held_out_pairs']} pairs), fitted on {validation['n_fit_pairs']}; "
-              f"CSLS-10 P@1 on the held-out words per step:")
+        print(f"validation: {validation['n_held_out_words']} seed source words held out "
+              f"({validation['n_held_out_pairs']} pairs), steps fitted on the other "
+              f"{validation['n_fit_pairs']} pairs; held-out CSLS-10 P@1 per step:")
         width = max(len(s["name"]) for s in validation["steps"]) + 2
         for s in validation["steps"]:
-            if s["candidate"] == "l2":
-                verdict = "base"
-            elif s["name"] == validation["kept_step"]:
-                verdict = "kept (chosen)"
-            else:
-                verdict = "kept" if s["kept"] else "rejected"
             print(f"  {s['name']:<{width}}{100 * s['held_out_p1']:>6.1f}%  "
-                  f"({s['wins']:+d}/{-s['losses']:+d} words vs l2, McNemar p={s['mcnemar_p']:.2g})"
-                  f"  {verdict}")
-        print(f"kept: {validation['kept']}; refitted on all {validation['n_seed_pairs']} seed "
+                  f"(+{s['wins']}/-{s['losses']} words against l2, "
+                  f"McNemar p={s['mcnemar_p']:.2g})  {verdict(s, validation['kept'])}")
+        print(f"kept: {validation['kept']}, refitted on all {validation['n_seed_pairs']} seed "
               "pairs")
     for step in report["steps"]:
         line = f"{step['step']}: {step['seconds']:.1f} s"

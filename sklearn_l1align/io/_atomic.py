@@ -124,6 +124,23 @@ def check_output_path(path, inputs=()):
         or is one of ``inputs``.
     PermissionError
         If no file can be created in the folder (permissions, read-only file system).
+
+    See Also
+    --------
+    atomic_write : Calls this before it writes.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_l1align.io import check_output_path
+    >>> folder = tempfile.mkdtemp()
+    >>> check_output_path(os.path.join(folder, "out.vec")).name
+    'out.vec'
+    >>> os.mkfifo(os.path.join(folder, "pipe"))
+    >>> check_output_path(os.path.join(folder, "pipe"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: An output must be a regular file, ... Got '...pipe', a FIFO (named pipe), instead.
     """
     path = Path(os.fspath(path))
     folder = path.parent
@@ -173,7 +190,28 @@ def check_output_path(path, inputs=()):
 
 
 def is_binary_name(path):
-    """True when ``path`` names a word2vec binary file (``.bin`` or ``.bin.gz``)."""
+    """Whether ``path`` is named like a word2vec binary file (``.bin`` or ``.bin.gz``).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file name.
+
+    Returns
+    -------
+    binary : bool
+        True for a name ending in ``.bin`` or ``.bin.gz`` (any case).
+
+    See Also
+    --------
+    read_word2vec : Decides from the content, not the name, with ``binary=None``.
+
+    Examples
+    --------
+    >>> from sklearn_l1align.io import is_binary_name
+    >>> is_binary_name("wiki.fr.bin"), is_binary_name("wiki.fr.vec.gz")
+    (True, False)
+    """
     name = os.fspath(path).lower()
     return name.endswith(".bin") or name.endswith(".bin.gz")
 

@@ -29,7 +29,33 @@ _SEPARATORS = re.compile(f"[{re.escape(ASCII_WHITESPACE)}]+")
 
 
 def is_word(word):
-    """True when ``word`` is a non-empty str without ASCII whitespace that UTF-8 can encode."""
+    """Whether ``word`` can be a word of the package's file formats.
+
+    A word is a non-empty string without ASCII whitespace (space, tab, newline,
+    carriage return, vertical tab, form feed) that UTF-8 can encode. Unicode
+    whitespace, such as a no-break space, is part of a word.
+
+    Parameters
+    ----------
+    word : object
+        The candidate.
+
+    Returns
+    -------
+    valid : bool
+        True when ``write_word2vec`` can write it and the readers read it back.
+
+    See Also
+    --------
+    write_word2vec : Refuses a word that is not one.
+    read_dictionary : Splits its lines the same way.
+
+    Examples
+    --------
+    >>> from sklearn_l1align.io import is_word
+    >>> is_word("chat\u00a0noir"), is_word("chat noir"), is_word("")
+    (True, False, False)
+    """
     if not isinstance(word, str) or not word or _SEPARATOR.search(word):
         return False
     try:

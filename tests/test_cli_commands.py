@@ -454,3 +454,44 @@ def test_demo_prints_table_and_time(tmp_path, capsys):
     demo = load_demo()
     assert words == demo.src_words
     assert row_relative_error(mapped, demo.src_vectors.astype(np.float64) @ rotation) < 1e-6
+
+
+def _stderr_on_a_terminal(argv):
+    """Run ``python -m sklearn_l1align ARGV`` with stderr on a pseudo-terminal; its text."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from _cli_helpers import REPO
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "sklearn_l1align", *map(str, argv)],
+                            stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=300) == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.slow
+def test_progress_is_drawn_on_a_terminal_only(planted):
+    argv = ["evaluate", planted["src"], planted["tgt"], "--dict", planted["test"]]
+    on_tty = _stderr_on_a_terminal(argv)
+    assert "\r" in on_tty and re.search(r"\d+% \(\d+/\d+\) [\d.]+ s", on_tty)
+    assert "\r" not in _stderr_on_a_terminal([*argv, "-q"])
+    from _cli_helpers import run_module
+
+    piped = run_module(*argv)
+    assert piped.returncode == 0 and "\r" not in piped.stderr

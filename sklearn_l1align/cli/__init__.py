@@ -1,15 +1,35 @@
-"""The ``l1align`` command: align, refine and evaluate cross-lingual word embeddings from files.
+"""The ``l1align`` command: align, refine, evaluate and translate cross-lingual word embeddings.
 
 **Subcommands.**
 
-``l1align align SRC TGT --seed-dict D -o OUT``
-    Supervised ℓ2 Procrustes on the seed dictionary, then (by default) ℓ1 refinement.
+``l1align align SRC TGT --seed-dict D -o OUT`` (or ``--identical`` instead of ``--seed-dict``)
+    Supervised ℓ2 Procrustes on the seed, then ℓ1 refinement, **validated**: a share of
+    the seed's source words (``--validation-fraction``, 0.2) is held out, and each
+    refinement step (the chain the flags describe, and the paper's schedule:
+    ``--candidates``) is kept only when its CSLS-10 P@1 on the held-out words beats ℓ2
+    alone by more than noise (:func:`sklearn_l1align.model_selection.select_refinement`);
+    the kept chain is then refitted on all the seed pairs. The summary and the report give
+    each step's held-out score and whether it was kept or rejected. ``--no-validation``
+    applies the chain blind, every step kept. ``--identical`` seeds from the strings present
+    in both vocabularies (VecMap's ``--identical``) and reports their count.
 ``l1align refine SRC TGT -o OUT``
     ℓ1 refinement (Peng, Lin & Stevenson 2021, Algorithm 1) of spaces already aligned.
 ``l1align evaluate SRC TGT --dict TEST``
-    BLI precision@1/5/10 by NN and CSLS-10, with the dictionary's coverage.
+    BLI precision@k (``--k``, default 1 5 10) by NN and/or CSLS (``--retrieval``), with the
+    dictionary's coverage; ``--json`` also writes the scores.
+``l1align translate SRC TGT WORD ...``
+    Each word's top ``-k`` target words with their scores (CSLS or cosine), as text or
+    JSON (``--json`` on stdout, ``--json FILE`` to a file); ``--words-file FILE`` (``-``
+    for stdin) reads more words, one per line.
 ``l1align demo``
-    The built-in French-Russian sample, end to end, in a few seconds.
+    The built-in French-Russian sample, end to end.
+
+The ℓ1 step's induced dictionary takes CSLSDictionaryBuilder's ``k``, ``direction``
+and ``max_rank`` from ``--dict-k``, ``--dict-direction`` and ``--dict-max-rank``.
+``--time-budget S`` is the wall-clock budget of one ℓ1 step: its rounds
+(``1 + --n-refinements``) share it. It is not the solver's ``max_time``, which is the
+horizon of the flow in flow time (the ODE's ``t``), not seconds; the stop lines say which
+clock each number is on.
 
 **Outputs.**
 ``-o OUT`` names the mapped source embeddings (word2vec text; binary when the name
@@ -20,12 +40,13 @@ measurements, where ``BASE`` is ``OUT`` without ``.gz`` and ``.vec``/``.txt``/``
 ``OUT`` holds ``SRC @ M``: the source vectors as read, rotated into the target space,
 without the normalisation baked in (see below).
 
-The output folder is checked before any work starts. All outputs are first written
-into a hidden staging folder beside them and moved into place together at the end,
-so an error or Ctrl-C leaves earlier outputs as they were and no partial file. A run
-killed outright (SIGKILL) while moving them can leave its hidden
-``.l1align-<host>-<pid>-*.partial`` folder; the next run that writes to the same folder
-removes it, with a warning.
+Every output path, ``--json`` included, is checked before any reading or fitting
+(:func:`sklearn_l1align.io.check_output_path`). All outputs are first written into a
+hidden staging folder beside them and moved into place together at the end, so an error
+or Ctrl-C leaves earlier outputs as they were and no partial file. A run killed outright
+(SIGKILL) while moving them can leave its hidden ``.l1align-<host>-<pid>-*.partial``
+folder; the next run that writes to the same folder removes it, with a warning. Log
+lines name the final paths, never the staging ones.
 
 **Normalisation.**
 Every command normalises *both* inputs as it reads them, with ``--normalize`` (default
@@ -46,8 +67,18 @@ failure (e.g. a disk error while writing); 130 interrupted (Ctrl-C). Errors prin
 one-line ``l1align: error: ...`` message to stderr, without a traceback (``-vv``
 adds the traceback of unexpected errors).
 
-Progress goes to stderr through :mod:`logging`; ``-v`` adds the estimators' and
-solvers' messages, ``-vv`` their per-step detail, ``-q`` keeps warnings only.
+**Progress.** The result goes to stdout; the steps go to stderr through :mod:`logging`.
+On a terminal, long steps (reading, dictionary, solver, evaluation) also draw a progress
+line (``sklearn_l1align._progress.show_progress`` is on for the command); nothing is
+drawn when stderr is not a terminal. ``-v`` adds the readers', estimators' and solvers'
+messages, ``-vv`` their per-step detail, ``-q`` keeps warnings only and turns progress off.
+
+**Layout.** ``_parser`` builds the arguments and imports only the standard library,
+so ``l1align --help`` answers without loading NumPy, SciPy, scikit-learn or gensim;
+``_commands`` holds one function per subcommand, on arrays (files are read and
+written with :mod:`sklearn_l1align.io`, scored with :mod:`sklearn_l1align.metrics`; the
+gensim adapter is not used); ``_report`` builds the JSON report and the printed
+summaries. This module runs them: logging, progress, exit status.
 """
 
 import contextlib

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import logging
 import os
 import stat
@@ -83,7 +84,6 @@ _GZIP_LEVEL = 6
 _NUMBER_BYTES = b"0123456789+-.eEinfatyINFATY" + ASCII_WHITESPACE.encode()
 # Bytes a text row may hold: everything but the control bytes other than whitespace.
 _TEXT_BYTES = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F) + ASCII_WHITESPACE.encode()
-_WHITESPACE_CODES = np.frombuffer(ASCII_WHITESPACE.encode(), dtype=np.uint8)
 
 
 # --------------------------------------------------------------------------
@@ -326,25 +326,16 @@ def _parse_values(text):
 # --------------------------------------------------------------------------
 
 
-def _tokens_per_line(block):
-    """How many whitespace-separated tokens each ``\\n``-ended line of ``block`` holds."""
-    codes = np.frombuffer(block, dtype=np.uint8)
-    space = np.isin(codes, _WHITESPACE_CODES)
-    starts = ~space
-    starts[1:] &= space[:-1]
-    line_of = np.cumsum(codes == ord("\n")) - (codes == ord("\n"))
-    n_lines = int(np.count_nonzero(codes == ord("\n")))
-    return np.bincount(line_of[starts], minlength=n_lines)[:n_lines]
-
-
 class _TextRows:
     """Parse word2vec text rows a batch at a time: one NumPy call per few MB of text.
 
     The words are split off line by line (at the first ASCII whitespace); the values of
-    the whole batch are parsed by a single :func:`numpy.fromstring`, which gives the
-    same numbers as parsing each line. Each line's token count is checked with a
-    vectorised count, and any batch that does not parse cleanly is parsed again line
-    by line to name the offending line.
+    the whole batch are parsed by NumPy's C text parser (:func:`numpy.loadtxt`), which
+    also checks that every line has the same number of values. The numbers are those of
+    parsing each line with :func:`numpy.fromstring` (both round correctly). A batch that
+    holds anything but number characters and ASCII whitespace, or that does not parse
+    into ``dim`` values per line, is parsed again line by line, which names the
+    offending line.
     """
 
     def __init__(self, path, dim, buffer, vocab, progress):
@@ -366,25 +357,37 @@ class _TextRows:
         self.n_bytes += len(line)
         if self.n_bytes >= _PARSE_BATCH_BYTES:
             self.flush()
+        return kept is not None
+
+    def _bulk(self):
+        """The batch's values as an (n, dim) array, or None if it needs the line-by-line path."""
+        block = b"\n".join(self.values)
+        if block.translate(None, _NUMBER_BYTES) or b"\r" in block:
+            return None
+        try:
+            values = np.loadtxt(io.BytesIO(block), dtype=np.float64, comments=None, ndmin=2)
+        except ValueError:
+            return None
+        if values.shape != (len(self.words), self.dim):
+            return None
+        return values
 
     def _line_by_line(self):
-        for word, text, lineno in zip(self.words, self.values, self.linenos):
-            values = _parse_values(text)
-            if values is None or values.shape[0] != self.dim:
-                first_row = lineno == 2
-                raise _bad_row_error(self.path, lineno, word, text.decode("ascii", "replace"),
-                                     self.dim, first_row)
-        raise AssertionError("a batch failed to parse but no line of it does")  # pragma: no cover
+        values = np.empty((len(self.words), self.dim))
+        for i, (word, text, lineno) in enumerate(zip(self.words, self.values, self.linenos)):
+            row = _parse_values(text)
+            if row is None or row.shape[0] != self.dim:
+                raise _bad_row_error(self.path, lineno, word, text.decode("utf-8", "replace"),
+                                     self.dim, lineno == 2)
+            values[i] = row
+        return values
 
     def flush(self):
         if not self.words:
             return
-        block = b"\n".join(self.values) + b"\n"
-        counts = _tokens_per_line(block)
-        values = _parse_values(block) if (counts == self.dim).all() else None
-        if values is None or values.shape[0] != self.dim * len(self.words):
-            self._line_by_line()
-        values = values.reshape(len(self.words), self.dim)
+        values = self._bulk()
+        if values is None:
+            values = self._line_by_line()
         kept = np.asarray(self.kept)
         linenos = np.asarray(self.linenos, dtype=np.int64)
         if not kept.all():
@@ -415,9 +418,9 @@ def _read_text_rows(stream, path, count, dim, stop_at, buffer, vocab, progress):
                 if strip_line(raw_line):
                     raise _extra_rows_error(path, lineno, count)
                 continue
-            rows.add(raw_line, lineno)
+            kept = rows.add(raw_line, lineno)
             progress.n_rows += 1
-            kept_rows += rows.kept[-1]
+            kept_rows += kept
             if kept_rows == stop_at:
                 break
         rows.flush()

@@ -259,8 +259,7 @@ def test_evaluate_retrieval_and_k_match_bli_precision(planted, tmp_path, capsys)
     tgt_words, tgt = l1io.read_word2vec(planted["tgt"])
     pairs, coverage = l1io.dictionary_to_indices(l1io.read_dictionary(planted["test"]),
                                                  src_words, tgt_words)
-    expected = bli_precision(normalize_embeddings(src.astype(np.float64)).astype(np.float32),
-                             normalize_embeddings(tgt.astype(np.float64)).astype(np.float32),
+    expected = bli_precision(normalize_embeddings(src), normalize_embeddings(tgt),
                              pairs, k=(1, 3), method="nn")
     assert 0 < expected.precision[1] < 1
     for k, printed in zip((1, 3), rows["NN"]):
@@ -495,3 +494,31 @@ def test_progress_is_drawn_on_a_terminal_only(planted):
 
     piped = run_module(*argv)
     assert piped.returncode == 0 and "\r" not in piped.stderr
+
+
+@pytest.mark.slow
+def test_commands_do_not_go_through_gensim(planted, tmp_path):
+    """align, evaluate and translate on word2vec files never import gensim."""
+    import subprocess
+    import sys
+
+    from _cli_helpers import REPO
+
+    out = tmp_path / "out.vec"
+    runs = [
+        ["align", planted["src"], planted["tgt"], "--seed-dict", planted["train"], "-o", out,
+         "-q", "--time-budget", "1"],
+        ["evaluate", out, planted["tgt"], "--dict", planted["test"], "-q"],
+        ["translate", out, planted["tgt"], "fr200", "-q"],
+    ]
+    code = (
+        "import sys\n"
+        "from sklearn_l1align.cli import main\n"
+        f"for argv in {[[str(a) for a in run] for run in runs]!r}:\n"
+        "    assert main(argv) == 0, argv\n"
+        "print('gensim' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "False"

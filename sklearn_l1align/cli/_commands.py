@@ -85,14 +85,15 @@ def _steps(args):
 class _Space:
     """One embedding space as read: its words, the raw vectors and the normalised ones."""
 
-    def __init__(self, path, words, raw, steps):
+    def __init__(self, words, raw, steps, path=None):
         self.path = path
         self.words = words
         self.raw = raw
         self.index = {word: i for i, word in enumerate(words)}
-        # float64 for the chain, float32 for the fits, as the gensim adapter does.
-        self.vectors = (normalize_embeddings(raw.astype(np.float64), steps=steps)
-                        .astype(np.float32) if steps else raw)
+        # One float32 copy normalised in place, as the gensim adapter does.
+        self.vectors = np.array(raw, dtype=np.float32, copy=True)
+        if steps:
+            normalize_embeddings(self.vectors, steps=steps, copy=False)
 
 
 def _read_space(path, label, args, steps):
@@ -118,7 +119,8 @@ def _read_spaces(args):
             f"{src_raw.shape[1]} ({args.src}) and {tgt_raw.shape[1]} ({args.tgt}) instead."
         )
     with _timed(f"Normalising both spaces ({', '.join(steps) or 'none'})"):
-        return _Space(args.src, src_words, src_raw, steps), _Space(args.tgt, tgt_words, tgt_raw, steps)
+        return (_Space(src_words, src_raw, steps, args.src),
+                _Space(tgt_words, tgt_raw, steps, args.tgt))
 
 
 def word_pairs_to_indices(word_pairs, src, tgt):
@@ -456,15 +458,6 @@ def translate(args):
     return 0
 
 
-class _Arrays:
-    """A space already in memory (the demo's), shaped like :class:`_Space`."""
-
-    def __init__(self, words, raw, steps):
-        self.words, self.raw = words, raw
-        self.vectors = (normalize_embeddings(raw.astype(np.float64), steps=steps)
-                        .astype(np.float32) if steps else raw)
-
-
 def demo(args):
     """``l1align demo``: the built-in French-Russian sample, end to end."""
     from ..datasets import load_demo
@@ -482,8 +475,8 @@ def demo(args):
     with _timed("Loading the built-in French-Russian demo sample"):
         demo_data = load_demo()
     steps = _steps(args)
-    fr = _Arrays(demo_data.src_words, demo_data.src_vectors, steps)
-    ru = _Arrays(demo_data.tgt_words, demo_data.tgt_vectors, steps)
+    fr = _Space(demo_data.src_words, demo_data.src_vectors, steps)
+    ru = _Space(demo_data.tgt_words, demo_data.tgt_vectors, steps)
     test = demo_data.test_pairs
     rows = []
 

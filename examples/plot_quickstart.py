@@ -35,6 +35,28 @@ print(f"{demo.src_lang}: {X_src.shape}, {demo.tgt_lang}: {X_tgt.shape}")
 print(f"train pairs: {len(demo.train_pairs)}, test pairs: {len(demo.test_pairs)}")
 
 # %%
+# With your own files, the same arrays come from :mod:`sklearn_l1align.io`, without
+# gensim (the French and Russian fastText files of MUSE, for instance):
+#
+# .. code-block:: python
+#
+#     from sklearn_l1align.io import dictionary_to_indices, read_dictionary, read_word2vec
+#
+#     src_words, X_src = read_word2vec("wiki.fr.vec", max_vocab=200_000)
+#     tgt_words, X_tgt = read_word2vec("wiki.ru.vec", max_vocab=200_000)
+#     seed_pairs, coverage = dictionary_to_indices(read_dictionary("fr-ru.0-5000.txt"),
+#                                                  src_words, tgt_words)
+#
+# and the ``l1align`` command runs this whole example on them, with the refinement
+# validated on held-out seed words (see :mod:`sklearn_l1align.cli`):
+#
+# .. code-block:: bash
+#
+#     l1align align wiki.fr.vec wiki.ru.vec --seed-dict fr-ru.0-5000.txt -o fr-ru.vec \
+#         --eval-dict fr-ru.5000-6500.txt --max-vocab 200000
+#     l1align translate fr-ru.vec wiki.ru.vec chat chien -k 5
+
+# %%
 # Fit ℓ2 then ℓ1
 # --------------
 # The seed pairs go to the ℓ2 step as ``l2__pairs``. The ℓ1 step receives the

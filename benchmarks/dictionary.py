@@ -1,8 +1,14 @@
-"""Benchmark of ``CSLSDictionaryBuilder``: time and peak memory.
+"""Benchmark of ``CSLSDictionaryBuilder``: time, peak memory, rows re-scored, and VecMap and MUSE.
 
-(a) 20,000 x 20,000 synthetic 300-d rows, ``max_rank=None``: the blockwise builder beside
-    a naive dense NumPy implementation that holds the full n x n float32 score matrix,
-    timed in the same run (median of ``--repeats``), with the ratio.
+(a) 20,000 x 20,000 synthetic 300-d rows, ``max_rank=None``, in one run (median of
+    ``--repeats``): the blockwise builder; a naive dense NumPy implementation that holds the
+    full n x n float32 score matrix; VecMap's CSLS dictionary induction (both directions,
+    ``--csls 10 --direction union``, its mutual pairs compared); MUSE's ``build_dictionary``
+    (``csls_knn_10``, ``S2T&T2S``). The two peers are the transcriptions in
+    ``benchmarks/peers.py`` and get unit-length rows prepared outside their timing; the
+    builder's time includes its own normalisation. It prints the share of source rows the
+    exact builder had to re-score beyond its kept candidates (goal of issue 12: under 15%)
+    and the ratio of each peer's time to the builder's (goal: at least 1.8x for VecMap).
 (b) 200,000 x 200,000 rows (``--quick``: 50,000), with ``max_rank=10000`` and with
     ``max_rank=None`` (``--skip-full`` leaves the latter out; it takes several minutes).
 
@@ -20,6 +26,7 @@ Usage::
 
 import argparse
 import json
+import logging
 import os
 import platform
 import resource
@@ -69,18 +76,43 @@ def _naive_dense(X, Y, k):
     return np.column_stack([np.flatnonzero(keep), s2t[keep]])
 
 
+class _RescoredRecorder(logging.Handler):
+    """Keeps the builder's DEBUG line "CSLS S2T: %d of %d rows rescored (...)"."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.rows = []
+
+    def emit(self, record):
+        if "rows rescored" in record.msg:
+            self.rows.append(record.args[:3])
+
+
 def _worker(spec):
     """Run one variant in this (fresh) process and return its measurements."""
     sys.path.insert(0, str(REPO))
+    sys.path.insert(0, str(REPO / "benchmarks"))
     import numpy as np
 
+    import peers
     from sklearn_l1align import CSLSDictionaryBuilder
 
     X, Y = _synthetic(spec["n"], spec["seed"])
+    recorder = _RescoredRecorder()
     if spec["impl"] == "builder":
         builder = CSLSDictionaryBuilder(method="csls", k=CSLS_K, direction="mutual",
                                         max_rank=spec["max_rank"], batch_size=spec["batch_size"])
+        neighbours = logging.getLogger("sklearn_l1align._neighbors")
+        neighbours.setLevel(logging.DEBUG)
+        neighbours.addHandler(recorder)
         run = lambda: builder.build(X, Y)  # noqa: E731
+    elif spec["impl"] in ("vecmap", "muse"):
+        Xu, Yu = peers.vecmap_length_normalize(X), peers.vecmap_length_normalize(Y)
+        if spec["impl"] == "vecmap":
+            run = lambda: np.array(sorted(peers.mutual_of(*peers.vecmap_dictionary(Xu, Yu, CSLS_K))),  # noqa: E731
+                                   dtype=np.int64).reshape(-1, 2)
+        else:
+            run = lambda: peers.muse_build_dictionary(Xu, Yu, CSLS_K)  # noqa: E731
     else:
         run = lambda: _naive_dense(X, Y, CSLS_K)  # noqa: E731
     baseline = _peak_rss_bytes()
@@ -93,8 +125,10 @@ def _worker(spec):
     out_dir = spec.get("pairs_out")
     if out_dir:
         np.save(out_dir, pairs)
+    rescored = recorder.rows[-1] if recorder.rows else None
     return {"times": times, "baseline_rss": baseline, "peak_rss": _peak_rss_bytes(),
-            "n_pairs": int(len(pairs))}
+            "n_pairs": int(len(pairs)),
+            "rescored": None if rescored is None else [int(v) for v in rescored]}
 
 
 def _run_variant(spec):
@@ -129,6 +163,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats per variant in (a)")
     parser.add_argument("--n-small", type=int, default=20_000, help="rows per space in (a)")
     parser.add_argument("--batch-size", type=int, default=512, help="the builder's batch_size")
+    parser.add_argument("--skip-peers", action="store_true", help="(a) without VecMap and MUSE")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -150,15 +185,19 @@ def main(argv=None):
         n = args.n_small
         tmp = Path(os.environ.get("TMPDIR", "/tmp"))
         results = {}
-        for impl in ("builder", "naive"):
+        impls = ("builder", "naive") if args.skip_peers else ("builder", "naive", "vecmap", "muse")
+        for impl in impls:
             spec = {"impl": impl, "n": n, "seed": 0, "max_rank": None, "batch_size": args.batch_size,
                     "repeats": args.repeats, "pairs_out": str(tmp / f"bench_dict_{os.getpid()}_{impl}.npy")}
             results[impl] = _run_variant(spec)
             results[impl]["pairs"] = np.load(spec["pairs_out"])
             os.unlink(spec["pairs_out"])
-        for impl, label in (("builder", "CSLSDictionaryBuilder (blocks)"),
-                            ("naive", "naive dense NumPy (n x n matrix)")):
-            r = results[impl]
+        labels = {"builder": "CSLSDictionaryBuilder (blocks)",
+                  "naive": "naive dense NumPy (n x n matrix)",
+                  "vecmap": "VecMap CSLS induction (transcription)",
+                  "muse": "MUSE build_dictionary (transcription)"}
+        for impl in impls:
+            label, r = labels[impl], results[impl]
             rows.append(f"| a | {label} | {n:,} x {n:,} | None | {len(r['times'])} | "
                         f"{statistics.median(r['times']):.2f} | {_gib(r['peak_rss'])} | "
                         f"{_gib(r['baseline_rss'])} | {r['n_pairs']:,} |")
@@ -172,6 +211,19 @@ def main(argv=None):
                      "memory above baseline: "
                      f"{_gib(extra_b)} vs {_gib(extra_n)}; pairs in common: {len(same):,} of "
                      f"{b['n_pairs']:,} / {nv['n_pairs']:,}.")
+        if b["rescored"] is not None:
+            n_rows, n_src, entries = b["rescored"]
+            summary_a += (f"\n(a) rows re-scored by the exact builder: {n_rows:,} of {n_src:,} "
+                          f"({100 * n_rows / n_src:.2f}%; goal < 15%), {entries:,} target scores "
+                          f"({100 * entries / (n_src * n):.3f}% of the n x n matrix).")
+        b_pairs = {tuple(p) for p in b["pairs"].tolist()}
+        for impl in impls[2:]:
+            r = results[impl]
+            t_p = statistics.median(r["times"])
+            common = len(b_pairs & {tuple(p) for p in r["pairs"].tolist()})
+            summary_a += (f"\n(a) {labels[impl]} / builder time ratio: {t_p / t_b:.2f}x "
+                          f"({t_p:.2f} s vs {t_b:.2f} s); pairs in common {common:,} of "
+                          f"{b['n_pairs']:,} / {r['n_pairs']:,}.")
     else:
         summary_a = None
 

@@ -69,15 +69,16 @@ _GROUP = 64
 #: row, whose entries are all 0) is selected by a full partition instead.
 _MAX_GROUPS_PER_K = 8
 #: Best targets by cosine kept per source row by :func:`csls_both_ways` (at least k).
-_S2T_CANDIDATES = 32
+_S2T_CANDIDATES = 16
 #: Best targets by the optimistic CSLS score ``2cos − r_T − lb_S`` kept per source row by
 #: :func:`csls_both_ways`, ``lb_S`` being the running (lower-bound) ``r_S`` of the targets.
 _CSLS_CANDIDATES = 16
-#: Rows per chunk in :class:`_ColumnTopK` and in the optimistic selection of
-#: :func:`csls_both_ways`: small enough that a chunk's column maxima rule out most
-#: columns (and that a chunk's scratch copy stays small), large enough that the per-chunk
-#: overhead stays negligible.
+#: Rows per chunk in :class:`_ColumnTopK`: small enough that a chunk's column maxima rule
+#: out most columns, large enough that the per-chunk overhead stays negligible.
 _CHUNK_ROWS = 32
+#: Entries of the scratch array of the optimistic selection in :func:`csls_both_ways`
+#: (16 MB in float32; at least ``_CHUNK_ROWS`` rows).
+_SCRATCH_ENTRIES = 1 << 22
 #: Rows per chunk of :func:`unit_rows` (a scratch array of this many rows, in cache).
 _UNIT_CHUNK_ROWS = 4096
 
@@ -673,7 +674,7 @@ def csls_both_ways(Xs, Xt, k=CSLS_K, batch_size=DEFAULT_BATCH_SIZE, *, verbose=0
     """
     n_src, n_tgt = Xs.shape[0], Xt.shape[0]
     n_cos = min(max(_S2T_CANDIDATES, k), n_tgt)
-    n_opt = min(_CSLS_CANDIDATES, n_tgt)
+    n_opt = min(_CSLS_CANDIDATES, n_cos)
     k_tgt = min(k, n_tgt)
     r_src = np.empty(n_src, dtype=np.float64)
     rs = np.empty(n_src, dtype=np.float32)
@@ -686,6 +687,8 @@ def csls_both_ways(Xs, Xt, k=CSLS_K, batch_size=DEFAULT_BATCH_SIZE, *, verbose=0
     columns = _ColumnTopK(k)
     t2s = _ColumnArgmax(n_tgt)
     block = _BlockProduct(Xs, Xt, batch_size)
+    chunk = max(_CHUNK_ROWS, min(batch_size, _SCRATCH_ENTRIES // max(n_tgt, 1)))
+    scratch = np.empty((min(chunk, n_src), n_tgt), dtype=np.float32)
     with _progress("CSLS dictionary", n_src, batch_size, verbose) as progress:
         for start in range(0, n_src, batch_size):
             S = block(start)
@@ -697,18 +700,19 @@ def csls_both_ways(Xs, Xt, k=CSLS_K, batch_size=DEFAULT_BATCH_SIZE, *, verbose=0
             columns.update(S)
             csls_scores(S, rs[start:stop], out=S)
             t2s.update(S, start)
-            opt_idx[start:stop], opt_val[start:stop] = idx[:, :n_opt], cos[:, :n_opt]
             if n_opt < n_tgt and columns.mean is not None:
                 lb = columns.mean.astype(np.float32)
-                for c0 in range(0, S.shape[0], _CHUNK_ROWS):
-                    A = S[c0:c0 + _CHUNK_ROWS]
-                    i, u = topk_rows(A - lb, n_opt)
+                # In chunks, into a small scratch array: the candidates' scores are read
+                # from the block itself, as computed.
+                for c0 in range(0, S.shape[0], chunk):
+                    A = S[c0:c0 + chunk]
+                    i, u = topk_rows(np.subtract(A, lb, out=scratch[:A.shape[0]]), n_opt)
                     rows = slice(start + c0, start + c0 + A.shape[0])
-                    opt_idx[rows] = i
-                    opt_val[rows] = np.take_along_axis(A, i, axis=1)
+                    opt_idx[rows], opt_val[rows] = i, np.take_along_axis(A, i, axis=1)
                     opt_bound[rows] = u[:, -1]
             else:
                 # No running r_S yet: the optimistic list repeats the cosine one.
+                opt_idx[start:stop] = idx[:, :n_opt]
                 opt_val[start:stop] = csls_scores(cos[:, :n_opt], rs[start:stop])
             progress.update()
     rt = columns.means().astype(np.float32)

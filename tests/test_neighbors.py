@@ -311,3 +311,29 @@ def test_fastest_blas_threads_leaves_small_products_alone():
 
     chooser = FastestBlasThreads(flops=10.0)
     assert chooser.candidates == () and chooser.run(lambda: 7) == 7 and chooser.chosen is None
+
+
+# ----------------------------------------------------------------------- real data
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_real_fr_ru_20k_rescores_few_rows_and_is_exact():
+    """Issue 12: on fr→ru (ℓ2-aligned, 20,000 rows) the old bound re-scored 56% of the rows."""
+    from _helpers import SHARED_DATA, read_muse_pairs, read_vectors
+    from sklearn_l1align import ProcrustesAligner, normalize_embeddings
+
+    sw, sx = read_vectors(SHARED_DATA / "fr.vec.gz")
+    tw, tx = read_vectors(SHARED_DATA / "ru.vec.gz")
+    X, Y = normalize_embeddings(sx), normalize_embeddings(tx)
+    train = read_muse_pairs(SHARED_DATA / "fr-ru.train.txt", sw, tw)
+    n = min(20_000, len(X), len(Y))
+    Xs = unit_rows(ProcrustesAligner().fit(X, Y, pairs=train).transform(X)[:n])
+    Yt = unit_rows(Y[:n])
+    stats = {}
+    s2t, t2s = csls_both_ways(Xs, Yt, 10, 512, stats=stats)
+    assert stats["rows_rescored"] < 0.15 * n
+    # The reference: every row's full float32 CSLS row, the same operations in the same order.
+    r_src, r_tgt = topk_means(Xs, Yt, 10)
+    for start in range(0, n, 2_000):
+        S = csls_scores(Xs[start:start + 2_000] @ Yt.T, r_src[start:start + 2_000].astype(np.float32),
+                        r_tgt.astype(np.float32))
+        assert_array_equal(s2t[start:start + 2_000], S.argmax(axis=1))

@@ -5,8 +5,8 @@ with the package's estimators, scored with :mod:`sklearn_l1align.metrics`, and w
 back with :mod:`sklearn_l1align.io`; the gensim adapter is not involved. This module is
 imported only once a command runs, so that ``l1align --help`` stays fast.
 
-Every command checks all its output paths first (:func:`check_output_path`), before it
-reads or fits anything.
+Every command checks all its output paths first
+(:func:`sklearn_l1align.io.check_output_path`), before it reads or fits anything.
 """
 
 import contextlib
@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import io as l1io
-from .._dictionary import CSLSDictionaryBuilder, topk_neighbors
+from .._dictionary import CSLSDictionaryBuilder
 from .._l1_procrustes import L1ProcrustesAligner
 from .._minimize import ADMMSolver, HuberContinuationSolver
+from .._neighbors import topk_neighbors
 from .._normalize import normalize_embeddings
 from .._procrustes import ProcrustesAligner
 from .._solvers import StiefelFlowSolver, StopReason
-from ..io._atomic import StagedOutputs, check_output_path
+from ..io._atomic import StagedOutputs
 from ..metrics import bli_precision
 from ..model_selection import default_candidates, select_refinement
 from . import _report
@@ -43,7 +44,7 @@ def _check_outputs(outputs, inputs):
     inputs = tuple(p for p in inputs if p is not None and p != "-")
     for path in outputs:
         if path is not None and path != "-":
-            check_output_path(path, inputs=inputs)
+            l1io.check_output_path(path, inputs=inputs)
 
 
 def _write_outputs(paths, src, rotation, metadata, report):

@@ -22,6 +22,7 @@ Usage::
     python benchmarks/dictionary.py                 # everything (several minutes)
     python benchmarks/dictionary.py --quick         # (b) on 50,000 rows
     python benchmarks/dictionary.py --part a        # only (a)
+    python benchmarks/dictionary.py --part a --data synthetic   # (a) without the real data
 """
 
 import argparse
@@ -37,6 +38,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("L1ALIGN_SHARED_DATA", REPO.parent / "shared" / "data"))
 DIM = 300
 CSLS_K = 10
 
@@ -55,6 +57,29 @@ def _synthetic(n, seed):
     X = rng.standard_normal((n, DIM), dtype=np.float32)
     Y = X + 3 * rng.standard_normal((n, DIM), dtype=np.float32)
     return X, Y
+
+
+def _real_fr_ru(n):
+    """The first ``n`` rows of fr (mapped by ℓ2 Procrustes on the train split) and ru, float32.
+
+    The real spaces have hubs and anti-hubs, so ``r_S`` spreads widely: this is where the
+    exact builder's re-scoring pass matters (issue 12 measured 56% of the rows there).
+    """
+    import numpy as np
+
+    from sklearn_l1align import ProcrustesAligner, normalize_embeddings
+    from sklearn_l1align.io import read_dictionary, read_word2vec
+
+    sw, sx = read_word2vec(DATA / "fr.vec.gz")
+    tw, tx = read_word2vec(DATA / "ru.vec.gz")
+    si = {w: i for i, w in enumerate(sw)}
+    ti = {w: i for i, w in enumerate(tw)}
+    train = np.array([(si[a], ti[b]) for a, b in read_dictionary(DATA / "fr-ru.train.txt")
+                      if a in si and b in ti])
+    X, Y = normalize_embeddings(sx), normalize_embeddings(tx)
+    mapped = ProcrustesAligner().fit(X, Y, pairs=train).transform(X)
+    return (np.ascontiguousarray(mapped[:n], dtype=np.float32),
+            np.ascontiguousarray(Y[:n], dtype=np.float32))
 
 
 def _naive_dense(X, Y, k):
@@ -97,7 +122,7 @@ def _worker(spec):
     import peers
     from sklearn_l1align import CSLSDictionaryBuilder
 
-    X, Y = _synthetic(spec["n"], spec["seed"])
+    X, Y = _real_fr_ru(spec["n"]) if spec.get("data") == "fr-ru" else _synthetic(spec["n"], spec["seed"])
     recorder = _RescoredRecorder()
     if spec["impl"] == "builder":
         builder = CSLSDictionaryBuilder(method="csls", k=CSLS_K, direction="mutual",
@@ -164,6 +189,8 @@ def main(argv=None):
     parser.add_argument("--n-small", type=int, default=20_000, help="rows per space in (a)")
     parser.add_argument("--batch-size", type=int, default=512, help="the builder's batch_size")
     parser.add_argument("--skip-peers", action="store_true", help="(a) without VecMap and MUSE")
+    parser.add_argument("--data", choices=("auto", "fr-ru", "synthetic"), default="auto",
+                        help="(a) on the real fr/ru spaces (auto: when ../shared/data has them)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -183,11 +210,17 @@ def main(argv=None):
 
     if args.part in ("a", "all"):
         n = args.n_small
+        data = args.data
+        if data == "auto":
+            data = "fr-ru" if (DATA / "fr.vec.gz").is_file() and (DATA / "ru.vec.gz").is_file() else "synthetic"
+        print(f"(a) data: {data}" + (f" from {DATA} (ℓ2-aligned on fr-ru.train.txt)" if data == "fr-ru" else
+                                     " (Y = X + 3 N(0, 1))") + "\n")
         tmp = Path(os.environ.get("TMPDIR", "/tmp"))
         results = {}
         impls = ("builder", "naive") if args.skip_peers else ("builder", "naive", "vecmap", "muse")
         for impl in impls:
             spec = {"impl": impl, "n": n, "seed": 0, "max_rank": None, "batch_size": args.batch_size,
+                    "data": data,
                     "repeats": args.repeats, "pairs_out": str(tmp / f"bench_dict_{os.getpid()}_{impl}.npy")}
             results[impl] = _run_variant(spec)
             results[impl]["pairs"] = np.load(spec["pairs_out"])

@@ -85,18 +85,18 @@ def normalize_embeddings(X, steps=("unit", "center", "unit"), *, copy=True):
     Returns
     -------
     X_norm : ndarray of shape (n_words, n_dims)
-        float32 for float32 input, float64 otherwise. A new array unless ``copy=False``
+        Float32 for float32 input, float64 otherwise. A new array unless ``copy=False``
         allowed the work in place. The chain runs once, one pass per step.
+
+    See Also
+    --------
+    EmbeddingNormalizer : The same as a scikit-learn transformer.
 
     Notes
     -----
     The ``unit`` step divides rows whose squared norm would overflow or underflow by
     their largest absolute entry first, so float32 rows near ``1e20`` or ``1e-25`` come
     back with unit length; zero rows stay zero.
-
-    See Also
-    --------
-    EmbeddingNormalizer : The same as a scikit-learn transformer.
 
     Examples
     --------

@@ -118,8 +118,8 @@ def _worker(spec):
     sys.path.insert(0, str(REPO))
     sys.path.insert(0, str(REPO / "benchmarks"))
     import numpy as np
-
     import peers
+
     from sklearn_l1align import CSLSDictionaryBuilder
 
     X, Y = _real_fr_ru(spec["n"]) if spec.get("data") == "fr-ru" else _synthetic(spec["n"], spec["seed"])
@@ -130,16 +130,16 @@ def _worker(spec):
         neighbours = logging.getLogger("sklearn_l1align._neighbors")
         neighbours.setLevel(logging.DEBUG)
         neighbours.addHandler(recorder)
-        run = lambda: builder.build(X, Y)  # noqa: E731
+        run = lambda: builder.build(X, Y)
     elif spec["impl"] in ("vecmap", "muse"):
         Xu, Yu = peers.vecmap_length_normalize(X), peers.vecmap_length_normalize(Y)
         if spec["impl"] == "vecmap":
-            run = lambda: np.array(sorted(peers.mutual_of(*peers.vecmap_dictionary(Xu, Yu, CSLS_K))),  # noqa: E731
+            run = lambda: np.array(sorted(peers.mutual_of(*peers.vecmap_dictionary(Xu, Yu, CSLS_K))),
                                    dtype=np.int64).reshape(-1, 2)
         else:
-            run = lambda: peers.muse_build_dictionary(Xu, Yu, CSLS_K)  # noqa: E731
+            run = lambda: peers.muse_build_dictionary(Xu, Yu, CSLS_K)
     else:
-        run = lambda: _naive_dense(X, Y, CSLS_K)  # noqa: E731
+        run = lambda: _naive_dense(X, Y, CSLS_K)
     baseline = _peak_rss_bytes()
     times, pairs = [], None
     for _ in range(spec["repeats"]):
@@ -152,14 +152,14 @@ def _worker(spec):
         np.save(out_dir, pairs)
     rescored = recorder.rows[-1] if recorder.rows else None
     return {"times": times, "baseline_rss": baseline, "peak_rss": _peak_rss_bytes(),
-            "n_pairs": int(len(pairs)),
+            "n_pairs": len(pairs),
             "rescored": None if rescored is None else [int(v) for v in rescored]}
 
 
 def _run_variant(spec):
     """Run ``spec`` in a fresh interpreter and return its JSON result."""
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"variant {spec} failed with exit status {proc.returncode}:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -92,7 +92,7 @@ def vecmap_topk_mean(m, k, inplace=False):
 
 def vecmap_orthogonal(x, z, src_indices, trg_indices):
     """VecMap ``--orthogonal``: the mapping step and the mapped source space."""
-    u, s, vt = np.linalg.svd(z[trg_indices].T.dot(x[src_indices]))
+    u, s, vt = np.linalg.svd(z[trg_indices].T.dot(x[src_indices]))  # noqa: RUF059 (as VecMap)
     w = vt.T.dot(u.T)
     xw = x.dot(w)
     zw = z
@@ -248,7 +248,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
-    from sklearn_l1align import CSLSDictionaryBuilder, ProcrustesAligner, normalize_embeddings
+    from sklearn_l1align import (
+        CSLSDictionaryBuilder,
+        ProcrustesAligner,
+        normalize_embeddings,
+    )
 
     X, Y = synthetic(args.rows, args.dim)
     print(f"Python {platform.python_version()}, NumPy {np.__version__}, {os.cpu_count()} CPUs, "

@@ -157,9 +157,9 @@ def _dictionary_stage(max_rank, name):
         Xm, Yn = _load(work, "Xm", "Yn")
 
         def run():
-            import numpy as np
-
             import logging
+
+            import numpy as np
 
             from sklearn_l1align import CSLSDictionaryBuilder
 
@@ -268,9 +268,9 @@ def _format_result(result):
 
 def markdown(rows, opts, total_wall):
     lines = [
-        f"{opts.rows:,} × {opts.dim} float32 per space, noise {opts.noise}, batch_size "
-        f"{opts.batch_size}, {os.cpu_count()} CPUs, load average at the end "
-        f"{os.getloadavg()[0]:.1f}",
+        (f"{opts.rows:,} × {opts.dim} float32 per space, noise {opts.noise}, batch_size "
+         f"{opts.batch_size}, {os.cpu_count()} CPUs, load average at the end "
+         f"{os.getloadavg()[0]:.1f}"),
         "",
         "| stage | wall s | CPU s | inputs RSS GiB | peak RSS GiB | result |",
         "|---|---:|---:|---:|---:|---|",

@@ -13,11 +13,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
 from . import _neighbors
-from ._neighbors import CSLS_K, DEFAULT_BATCH_SIZE, unit_rows
-from ._validation import check_real, check_same_dim
 
-# Re-exported while the other modules move to ``_neighbors`` (the lead removes these).
-from ._neighbors import mean_topk_similarity, topk_neighbors  # noqa: E402,F401
+# The builder uses CSLS_K, DEFAULT_BATCH_SIZE and unit_rows; mean_topk_similarity and
+# topk_neighbors are re-exported while the other modules move to ``_neighbors`` (the lead
+# removes them).
+from ._neighbors import (  # noqa: F401
+    CSLS_K,
+    DEFAULT_BATCH_SIZE,
+    mean_topk_similarity,
+    topk_neighbors,
+    unit_rows,
+)
+from ._validation import check_real, check_same_dim
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,12 @@
 """Embedding normalisation as in VecMap and MUSE: unit length, mean centring, and chains of them."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 

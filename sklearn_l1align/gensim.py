@@ -22,7 +22,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from gensim.models import KeyedVectors
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 
 from . import _neighbors
 from . import io as _io

@@ -30,11 +30,18 @@ from scipy.stats import binomtest
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_array
 
-from ._neighbors import CSLS_K, DEFAULT_BATCH_SIZE, csls_scores, topk_means, topk_neighbors, unit_rows
+from ._neighbors import (
+    CSLS_K,
+    DEFAULT_BATCH_SIZE,
+    csls_scores,
+    topk_means,
+    topk_neighbors,
+    unit_rows,
+)
 from ._progress import Progress
 from ._validation import check_cutoffs, check_pairs, check_real, check_same_dim
 
-__all__ = ["BLIResult", "bli_precision", "bli_mrr", "mcnemar_test"]
+__all__ = ["BLIResult", "bli_mrr", "bli_precision", "mcnemar_test"]
 
 
 class BLIResult(NamedTuple):

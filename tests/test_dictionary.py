@@ -2,11 +2,17 @@
 
 import numpy as np
 import pytest
+from _helpers import (
+    brute_force_dictionary,
+    brute_force_scores,
+    min_score_gap,
+    topk_mean_rows,
+    unit64,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
-from _helpers import brute_force_dictionary, brute_force_scores, min_score_gap, topk_mean_rows, unit64
 from sklearn_l1align import CSLSDictionaryBuilder, mean_topk_similarity
 from sklearn_l1align._neighbors import topk_neighbors
 

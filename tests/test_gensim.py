@@ -19,8 +19,8 @@ from sklearn_l1align import (
     StiefelFlowSolver,
     normalize_embeddings,
 )
-from sklearn_l1align.datasets import load_demo
 from sklearn_l1align._base import pairs_fit_parameter
+from sklearn_l1align.datasets import load_demo
 from sklearn_l1align.gensim import (
     BLI_CONVENTION,
     DictionaryCoverage,
@@ -444,9 +444,16 @@ def test_evaluate_bli_errors(planted):
         evaluate_bli(src_mapped, other, [("s0", "u")])
 
 
-def test_results_are_keyed_vectors(planted):
-    src_mapped, tgt = planted
-    assert isinstance(transform_keyed_vectors(src_mapped, np.eye(24)), KeyedVectors)
+def test_results_are_new_keyed_vectors_with_the_mapped_rows(planted):
+    src_mapped, _ = planted
+    M = special_ortho_group.rvs(24, random_state=1)
+    out = transform_keyed_vectors(src_mapped, M)
+    assert isinstance(out, KeyedVectors) and out is not src_mapped
+    assert out.index_to_key == src_mapped.index_to_key
+    assert out.vectors.dtype == np.float32
+    assert not np.shares_memory(out.vectors, src_mapped.vectors)
+    assert_allclose(out.vectors, src_mapped.vectors.astype(np.float64) @ M, rtol=0, atol=1e-5)
+    assert_allclose(out["s3"], src_mapped["s3"] @ M, atol=1e-5)
 
 
 def test_empty_dictionary_is_reported_as_empty():

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from _helpers import brute_force_scores, min_score_gap
 from numpy.testing import assert_array_equal
 from scipy.stats import binomtest
 from sklearn.utils._param_validation import InvalidParameterError
 
-from _helpers import brute_force_scores, min_score_gap
 from sklearn_l1align.metrics import bli_mrr, bli_precision, mcnemar_test
 
 # A hand-checkable 2-D case (all vectors unit length).

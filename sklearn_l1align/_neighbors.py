@@ -197,6 +197,10 @@ class _BlockProduct:
         self.buffer = np.empty((rows, Xt.shape[0]), dtype=np.result_type(Xs, Xt))
         flops = 2.0 * rows * Xt.shape[0] * Xs.shape[1]
         self.threads = FastestBlasThreads(flops=flops)
+        if self.threads.candidates:
+            # Fault the buffer's pages in now, so that the first measured block is not
+            # charged for them.
+            self.buffer.fill(0)
 
     def __call__(self, start=None, rows=None):
         A = self.Xs[start:start + self.buffer.shape[0]] if rows is None else self.Xs[rows]

@@ -12,9 +12,9 @@ _LAZY = {
     "CSLSDictionaryBuilder": "._dictionary",
     "mean_topk_similarity": "._dictionary",
     "L1ProcrustesAligner": "._l1_procrustes",
-    "ADMMSolver": "._minimize",
-    "HuberContinuationSolver": "._minimize",
-    "RiemannianSubgradientSolver": "._minimize",
+    "ADMMSolver": "._solvers",
+    "HuberContinuationSolver": "._solvers",
+    "RiemannianSubgradientSolver": "._solvers",
     "EmbeddingNormalizer": "._normalize",
     "normalize_embeddings": "._normalize",
     "ProcrustesAligner": "._procrustes",
@@ -28,11 +28,11 @@ _LAZY = {
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from ._dictionary import CSLSDictionaryBuilder, mean_topk_similarity
     from ._l1_procrustes import L1ProcrustesAligner
-    from ._minimize import ADMMSolver, HuberContinuationSolver, RiemannianSubgradientSolver
     from ._normalize import EmbeddingNormalizer, normalize_embeddings
     from ._procrustes import ProcrustesAligner, procrustes_rotation
     from .parallel import align_many
-    from ._solvers import SolverResult, StiefelFlowSolver, StopReason
+    from ._solvers import (ADMMSolver, HuberContinuationSolver, RiemannianSubgradientSolver,
+                           SolverResult, StiefelFlowSolver, StopReason)
 
 
 def __getattr__(name):

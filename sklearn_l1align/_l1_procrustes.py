@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import HasMethods
 from ._base import _BaseAligner
 from ._dictionary import CSLSDictionaryBuilder
 from ._solvers import StiefelFlowSolver, StopReason
-from ._validation import orthogonality_error
+from ._geometry import orthogonality_error
 
 __all__ = ["L1ProcrustesAligner"]
 

@@ -1,4 +1,4 @@
-"""Tests of the true ℓ1 minimisers: ``RiemannianSubgradientSolver``, ``HuberContinuationSolver``, ``ADMMSolver``."""
+"""Tests of ``_solvers._minimizers``: ``RiemannianSubgradientSolver``, ``HuberContinuationSolver``, ``ADMMSolver``."""
 
 import warnings
 
@@ -16,8 +16,15 @@ from sklearn_l1align import (
     StopReason,
     procrustes_rotation,
 )
-from sklearn_l1align._flow import l1_loss, skew
-from test_solvers import check_result_invariants, outlier_problem, solve_expecting_interrupt
+from _solver_helpers import (
+    blas_thread_counts,
+    check_result_invariants,
+    outlier_problem,
+    solve_expecting_interrupt,
+)
+from sklearn_l1align._geometry import skew
+from sklearn_l1align._objective import l1_loss
+from sklearn_l1align._threads import blas_threads
 
 MINIMISERS = [RiemannianSubgradientSolver, HuberContinuationSolver, ADMMSolver]
 
@@ -234,3 +241,55 @@ def test_deterministic(planted, cls):
     assert_allclose(r1.rotation, r2.rotation, rtol=0, atol=1e-12)
     assert_array_equal(r1.loss_curve, r2.loss_curve)
     assert r1.n_steps == r2.n_steps
+
+
+# ---------------------------------------------------------------- threads and precision
+@pytest.mark.parametrize("cls", MINIMISERS)
+def test_the_whole_solve_runs_on_one_blas_thread_and_restores_the_callers(small, cls):
+    A, B = small
+    seen = []
+    with blas_threads(2):
+        before = blas_thread_counts()
+        cls().solve(A, B, callback=lambda t, M, loss: seen.append(blas_thread_counts()))
+        after = blas_thread_counts()
+    assert seen and all(set(counts.values()) == {1} for counts in seen)
+    assert after == before
+
+
+@pytest.mark.parametrize("cls, kw", [(RiemannianSubgradientSolver, {"max_iter": 20}),
+                                     (HuberContinuationSolver, {"n_stages": 1, "stage_iter": 10}),
+                                     (ADMMSolver, {"max_iter": 20})])
+def test_answer_is_bit_identical_whatever_the_callers_blas_threads(cls, kw):
+    # d = 120: products large enough for OpenBLAS to split them across threads.
+    A, B, _, _ = outlier_problem(600, 120, seed=3)
+    runs = []
+    for n in (1, 2):
+        with blas_threads(n), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            runs.append(cls(**kw).solve(A, B))
+    one, two = runs
+    assert one.n_steps == two.n_steps >= 5
+    assert_array_equal(one.loss_curve, two.loss_curve)
+    assert_array_equal(one.rotation, two.rotation)
+
+
+@pytest.mark.parametrize("cls, same_path", [(RiemannianSubgradientSolver, False),
+                                            (HuberContinuationSolver, False), (ADMMSolver, True)])
+def test_gemm_float32_matches_float64(cls, same_path):
+    # The documented agreement (solvers.rst). The accept-or-reject subgradient steps (also
+    # Huber's first phase) can branch: a step accepted in one precision is rejected in the
+    # other, after which the paths differ; they agree until then, and at the end.
+    A, B, _, _ = outlier_problem(500, 20, seed=7)
+    r32 = cls(gemm_dtype="float32").solve(A, B)
+    r64 = cls(gemm_dtype="float64").solve(A, B)
+    assert r32.stop_reason == r64.stop_reason == "converged"
+    assert r32.loss == pytest.approx(r64.loss, rel=1e-6)
+    assert r64.loss < 0.9 * r64.initial_loss
+    assert_allclose(r32.loss_curve[:10], r64.loss_curve[:10], rtol=1e-6)
+    if same_path:
+        assert len(r32.loss_curve) == len(r64.loss_curve)
+        assert_allclose(r32.loss_curve, r64.loss_curve, rtol=1e-6)
+        assert_allclose(r32.rotation, r64.rotation, atol=1e-5)
+    # float32 is really used, and the loss is still the exact float64 one.
+    assert not np.array_equal(r32.rotation, r64.rotation)
+    assert r32.loss == l1_loss(A, r32.rotation, B)

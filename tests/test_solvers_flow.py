@@ -1,6 +1,9 @@
 """Tests of ``_solvers._flow``: ``StiefelFlowSolver`` with VODE and with Cayley steps."""
 
+import io
 import logging
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -509,3 +512,48 @@ def test_verbose_logging(small_problem, caplog):
     with caplog.at_level(logging.INFO, logger="sklearn_l1align"):
         StiefelFlowSolver(integrator="cayley", max_time=2e-4, min_decrease=None).solve(A, B)
     assert not caplog.records
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("integrator", ["vode", "cayley"])
+def test_progress_line_at_verbose_1_shows_flow_time_fraction_and_loss(small_problem, integrator,
+                                                                      monkeypatch):
+    A, B = small_problem
+    for verbose, drawn in ((0, False), (1, True)):
+        term = _Terminal()
+        monkeypatch.setattr(sys, "stderr", term)
+        res = StiefelFlowSolver(integrator=integrator, max_time=2e-4, min_decrease=None,
+                                verbose=verbose).solve(A, B)
+        out = term.getvalue()
+        lines = [line for line in out.replace("\r", "\n").splitlines() if "flow" in line]
+        assert bool(lines) is drawn
+        if drawn:
+            # The final state: the whole horizon, the final loss and the elapsed seconds.
+            assert "100% (0.0002/0.0002)" in lines[-1]
+            assert f"ℓ1 loss {res.loss:.6g}" in lines[-1]
+            assert re.search(r" \d+\.\d s ", lines[-1])
+
+
+def test_vode_logs_its_time_estimate_before_and_after_the_first_steps(small_problem, caplog):
+    A, B = small_problem
+    with caplog.at_level(logging.INFO, logger="sklearn_l1align"):
+        StiefelFlowSolver(max_time=1e-5, min_decrease=None, verbose=1).solve(A, B)
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 3
+    assert "up to 10 output steps" in messages[0] and "max_time=1e-05" in messages[0]
+    match = re.search(r"([\d.e+-]+) s per output step, so at most (\d+) s more for the 7 steps", messages[1])
+    assert match and "upper bound" in messages[1]
+    assert "max_time" in messages[2]
+
+
+def test_horizon_message_says_flow_time_not_seconds(small_problem):
+    A, B = small_problem
+    for integrator in ("vode", "cayley"):
+        res = StiefelFlowSolver(integrator=integrator, max_time=2e-4, min_decrease=None).solve(A, B)
+        assert res.stop_reason is StopReason.MAX_TIME
+        assert "flow-time horizon max_time=0.0002" in res.message
+        assert "not seconds" in res.message and "time_budget caps wall-clock seconds" in res.message

@@ -1,5 +1,7 @@
 """Tests of ``_solvers._minimizers``: ``RiemannianSubgradientSolver``, ``HuberContinuationSolver``, ``ADMMSolver``."""
 
+import io
+import sys
 import warnings
 
 import numpy as np
@@ -293,3 +295,20 @@ def test_gemm_float32_matches_float64(cls, same_path):
     # float32 is really used, and the loss is still the exact float64 one.
     assert not np.array_equal(r32.rotation, r64.rotation)
     assert r32.loss == l1_loss(A, r32.rotation, B)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("cls", MINIMISERS)
+def test_progress_line_at_verbose_1_shows_iterations_and_loss(small, cls, monkeypatch):
+    A, B = small
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    res = cls(verbose=1).solve(A, B)
+    lines = [line for line in term.getvalue().replace("\r", "\n").splitlines() if "(iterations)" in line]
+    assert lines and lines[-1].startswith(f"{cls.__name__} (iterations): ")
+    assert f"ℓ1 loss {res.loss_curve[-1]:.6g}" in lines[-1]
+    assert f"({res.t:g}/" in lines[-1]

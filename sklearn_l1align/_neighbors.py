@@ -290,17 +290,21 @@ def topk_rows(S, k):
     light = np.flatnonzero(~heavy)
     if light.size:
         rows, grp = np.nonzero(selected)
-        cand_vals = [groups[rows, :, grp].ravel()]
-        cand_cols = [(grp[:, None] + n_groups * np.arange(_GROUP)).ravel()]
-        cand_rows = [np.repeat(rows, _GROUP)]
+        # Gather the selected groups, then keep only their entries at or above tau
+        # (few), before building any per-entry index array.
+        gathered = groups[rows, :, grp]
+        sel, pos = np.nonzero(gathered >= tau[rows][:, None])
+        cand_vals = [gathered[sel, pos]]
+        cand_cols = [grp[sel] + n_groups * pos]
+        cand_rows = [rows[sel]]
         if width < n:
             # The last, partial group is always searched.
-            cand_vals.append(S[light, width:].ravel())
-            cand_cols.append(np.tile(np.arange(width, n), light.size))
-            cand_rows.append(np.repeat(light, n - width))
+            tail = S[light, width:]
+            r, c = np.nonzero(tail >= tau[light][:, None])
+            cand_vals.append(tail[r, c])
+            cand_cols.append(width + c)
+            cand_rows.append(light[r])
         cand_vals, cand_cols, cand_rows = (np.concatenate(a) for a in (cand_vals, cand_cols, cand_rows))
-        keep = cand_vals >= tau[cand_rows]
-        cand_vals, cand_cols, cand_rows = cand_vals[keep], cand_cols[keep], cand_rows[keep]
         order = np.lexsort((cand_cols, -cand_vals, cand_rows))
         take = np.searchsorted(cand_rows[order], light)[:, None] + np.arange(k)
         idx[light] = cand_cols[order][take]

@@ -18,7 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sklearn_l1align import StiefelFlowSolver  # noqa: E402
-from sklearn_l1align._flow import skew, smoothed_gradient  # noqa: E402
+from sklearn_l1align._geometry import skew  # noqa: E402
+from sklearn_l1align._objective import smoothed_gradient  # noqa: E402
 
 
 def main():

@@ -259,3 +259,21 @@ def test_inputs_not_modified_and_float32_accepted():
     assert_array_equal(X, X0)
     assert_array_equal(Y, Y0)
     assert_array_equal(b.build(X.astype(np.float32), Y.astype(np.float32)), p64)
+
+
+def test_builder_progress_line_at_verbose_1(monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    X, Y = _random_spaces(0)
+    quiet = CSLSDictionaryBuilder(max_rank=None, batch_size=50).build(X, Y)
+    assert term.getvalue() == ""
+    loud = CSLSDictionaryBuilder(max_rank=None, batch_size=50, verbose=1).build(X, Y)
+    assert "CSLS dictionary: 100% (6/6)" in term.getvalue()  # 300 source rows in blocks of 50
+    assert_array_equal(loud, quiet)

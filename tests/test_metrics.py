@@ -1,5 +1,8 @@
 """Tests of the BLI metrics: hand-computed cases, a float64 brute-force reference, McNemar."""
 
+import io
+import sys
+
 import numpy as np
 import pytest
 from _helpers import brute_force_scores, min_score_gap
@@ -230,3 +233,32 @@ def test_bli_mrr_csls_equals_brute_force_ranks():
     S = brute_force_scores(X, Y, method="csls", k=10)
     ranks = [1 + int((S[i] > S[i, j]).sum()) for i, j in pairs]
     assert bli_mrr(X, Y, pairs, method="csls", batch_size=7) == pytest.approx(np.mean(1 / np.array(ranks)))
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so that progress lines are drawn into it."""
+
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("how", ["verbose", "show_progress"])
+def test_bli_precision_progress_line(monkeypatch, how):
+    from sklearn_l1align._progress import show_progress
+
+    term = _Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 6)), rng.normal(size=(30, 6))
+    pairs = np.column_stack([np.arange(20), np.arange(20)])
+    if how == "verbose":
+        bli_precision(X, Y, pairs, k=1, batch_size=4, verbose=1)
+    else:
+        with show_progress():
+            bli_precision(X, Y, pairs, k=1, batch_size=4)
+    out = term.getvalue()
+    assert "CSLS retrieval: 100% (5/5)" in out  # 20 queries in blocks of 4
+    assert "CSLS neighbourhoods" in out
+    term.truncate(0)
+    bli_precision(X, Y, pairs, k=1, batch_size=4)  # verbose=0 outside show_progress: silent
+    assert term.getvalue().strip("\x00") == ""

@@ -115,9 +115,12 @@ class StiefelFlowSolver(BaseEstimator):
     output step took 1/6.6 of the published loop's time, and 1/4.4 of it when the
     published loop is given the same thread limit.
 
-    With the default ``gemm_dtype="float32"``, the tests check on a 500 × 20 outlier
-    problem that the loss curve agrees with ``gemm_dtype="float64"`` to 1e-6 relative
-    (VODE) and 1e-6 relative (Cayley), and the maps to 1e-5.
+    With the default ``gemm_dtype="float32"``, on a 500 × 20 problem with 8% outliers
+    started from the ℓ2 solution, the loss curve agreed with ``gemm_dtype="float64"`` to
+    9.4e-8 relative and the map to 4.0e-6 (VODE, to t = 1.5e-4), and to 2.3e-9 and
+    2.9e-8 (Cayley, to t = 5e-4); the tests assert 1e-6 and 1e-5. Closer to the
+    minimum the sign pattern of ``AM − B`` decides the flow, and the two precisions
+    can part by more (1.3e-5 relative in the loss at t = 6e-4 with ``cayley_step=2e-5``).
 
     The Cayley step ``h = 5e-5`` was chosen by measurement (``benchmarks/cayley_step.py``).
     With α = 1e8 the flow is ``dM/dt = −MΩ``, ``Ω = skew(MᵀAᵀ sgn(AM − B))``, so a step turns

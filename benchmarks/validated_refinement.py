@@ -39,9 +39,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sklearn_l1align import ProcrustesAligner, normalize_embeddings  # noqa: E402
-from sklearn_l1align.metrics import bli_precision, mcnemar_test  # noqa: E402
-from sklearn_l1align.model_selection import (  # noqa: E402
+from sklearn_l1align import ProcrustesAligner, normalize_embeddings
+from sklearn_l1align.metrics import bli_precision, mcnemar_test
+from sklearn_l1align.model_selection import (
     apply_chain,
     default_candidates,
     mean_csls_cosine,
@@ -85,7 +85,11 @@ def grid(pairs, tiny):
         RiemannianSubgradientSolver,
         StiefelFlowSolver,
     )
-    from sklearn_l1align.model_selection import SeedWordKFold, Vocabularies, VocabularyAligner
+    from sklearn_l1align.model_selection import (
+        SeedWordKFold,
+        Vocabularies,
+        VocabularyAligner,
+    )
 
     flow = L1ProcrustesAligner(dictionary=CSLSDictionaryBuilder(),
                                solver=StiefelFlowSolver(integrator="cayley"))

@@ -36,7 +36,11 @@ from sklearn_l1align import (
 )
 from sklearn_l1align.datasets import load_demo
 from sklearn_l1align.metrics import bli_precision
-from sklearn_l1align.model_selection import SeedWordKFold, Vocabularies, VocabularyAligner
+from sklearn_l1align.model_selection import (
+    SeedWordKFold,
+    Vocabularies,
+    VocabularyAligner,
+)
 
 demo = load_demo()
 vocab = Vocabularies(normalize_embeddings(demo.src_vectors), normalize_embeddings(demo.tgt_vectors))

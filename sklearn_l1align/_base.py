@@ -10,7 +10,6 @@ import inspect
 import logging
 import math
 import numbers
-import time
 import warnings
 
 import numpy as np
@@ -25,18 +24,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._neighbors import topk_neighbors, unit_rows
+from ._geometry import polar
 from ._logging import vlog
+from ._neighbors import topk_neighbors, unit_rows
 from ._validation import check_pairs, check_real, check_same_dim
 from .metrics import bli_precision
-
-try:  # the shared geometry module of issue 13; until it lands, the same formula here
-    from ._geometry import polar
-except ImportError:  # pragma: no cover - removed once _geometry.py is on main
-    def polar(X):
-        """Nearest orthogonal matrix to ``X`` (Frobenius norm): ``U Vᵀ`` from its SVD."""
-        U, _, Vt = np.linalg.svd(np.asarray(X, dtype=np.float64))
-        return U @ Vt
 
 logger = logging.getLogger(__name__)
 

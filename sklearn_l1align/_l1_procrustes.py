@@ -8,8 +8,8 @@ from sklearn.utils._param_validation import HasMethods
 
 from ._base import _BaseAligner
 from ._dictionary import CSLSDictionaryBuilder
-from ._solvers import StiefelFlowSolver, StopReason
 from ._geometry import orthogonality_error
+from ._solvers import StiefelFlowSolver, StopReason
 
 __all__ = ["L1ProcrustesAligner"]
 

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ._base import _BaseAligner
+from ._geometry import polar
 
 __all__ = ["ProcrustesAligner", "procrustes_rotation"]
 
@@ -33,9 +34,7 @@ def procrustes_rotation(A, B):
     array([[ 0.,  1.],
            [-1.,  0.]])
     """
-    C = np.asarray(A, dtype=np.float64).T @ np.asarray(B, dtype=np.float64)
-    U, _, Vt = np.linalg.svd(C)
-    return U @ Vt
+    return polar(np.asarray(A, dtype=np.float64).T @ np.asarray(B, dtype=np.float64))
 
 
 class ProcrustesAligner(_BaseAligner):

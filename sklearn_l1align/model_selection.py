@@ -27,7 +27,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import (
@@ -48,10 +53,12 @@ from .metrics import bli_mrr, bli_precision, mcnemar_test
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "UNSUPERVISED_QUERIES",
     "RefinementSelection",
     "SeedWordKFold",
     "Vocabularies",
     "VocabularyAligner",
+    "apply_chain",
     "default_candidates",
     "holdout_source_words",
     "make_bli_scorer",
@@ -59,8 +66,6 @@ __all__ = [
     "select_refinement",
     "significant_gain",
     "source_word_groups",
-    "UNSUPERVISED_QUERIES",
-    "apply_chain",
 ]
 
 

@@ -25,7 +25,7 @@ from sklearn_l1align import (
     StiefelFlowSolver,
     StopReason,
 )
-from sklearn_l1align._flow import l1_loss
+from sklearn_l1align._objective import l1_loss
 from test_solvers import outlier_problem
 
 FAST = StiefelFlowSolver(integrator="cayley")

@@ -325,7 +325,7 @@ def test_unsupervised_validation_uses_muse_criterion():
 def test_validation_is_deterministic_under_a_seed():
     X, Y, _ = _problem(n=600, d=20)
     seed = _identity_pairs(range(150))
-    make = lambda rs: ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(600))),  # noqa: E731
+    make = lambda rs: ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(600))),
                                         n_refinements=1, validation=0.3, random_state=rs)
     a, b = make(7).fit(X, Y, pairs=seed), make(7).fit(X, Y, pairs=seed)
     assert a.validation_scores_ == b.validation_scores_
@@ -386,7 +386,7 @@ def test_select_refinement_is_deterministic_and_seeded():
     a = select_refinement(X, Y, seed, cands, random_state=1, record_unsupervised=True)
     b = select_refinement(X, Y, seed, cands, random_state=1, record_unsupervised=True)
     assert_array_equal(a.rotation_, b.rotation_)
-    strip = lambda steps: [{k: v for k, v in s.items() if k != "fit_seconds"} for s in steps]  # noqa: E731
+    strip = lambda steps: [{k: v for k, v in s.items() if k != "fit_seconds"} for s in steps]
     assert strip(a.steps) == strip(b.steps)
     assert "unsupervised" in a.steps[1]
 

@@ -7,11 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import SHARED_DATA, read_muse_pairs, read_vectors, requires_shared_data
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from _helpers import SHARED_DATA, read_muse_pairs, read_vectors, requires_shared_data
 from sklearn_l1align import (
     CSLSDictionaryBuilder,
     L1ProcrustesAligner,

@@ -156,6 +156,6 @@ class CSLSDictionaryBuilder(BaseEstimator):
                 "not aligned yet: align them first (e.g. ProcrustesAligner with a seed "
                 "dictionary), or use direction='union'."
             )
-        logger.info("Induced %d %s pairs (%s) from %d x %d rows", len(pairs), self.direction,
+        logger.debug("Induced %d %s pairs (%s) from %d x %d rows", len(pairs), self.direction,
                     self.method, len(Xs), len(Xt))
         return pairs

@@ -489,7 +489,7 @@ def dictionary_to_pairs(dictionary, kv_src, kv_tgt, *, lowercase=False):
         n_source_words=len(sources), n_source_covered=len(covered),
         coverage=len(covered) / len(sources), dropped=tuple(dropped),
     )
-    logger.info(
+    logger.debug(
         "Dictionary: kept %d of %d pairs, dropped %d with an out-of-vocabulary word; "
         "%d of %d source words covered (%.1f%%).",
         report.n_kept, report.n_pairs, report.n_dropped, report.n_source_covered,
@@ -587,7 +587,8 @@ def align(kv_src, kv_tgt, estimator, seed_dictionary=None):
     X = _read_only(_check_kv(kv_src, "kv_src"))
     Y = _read_only(_check_kv(kv_tgt, "kv_tgt"))
     if seed_dictionary is None:
-        logger.info("Fitting %s without a seed dictionary (unsupervised).", type(estimator).__name__)
+        # Not necessarily unsupervised: the spaces may be aligned already (a refinement step).
+        logger.debug("Fitting %s without seed pairs.", type(estimator).__name__)
         estimator.fit(X, Y)
     else:
         parameter = pairs_fit_parameter(estimator)
@@ -598,7 +599,7 @@ def align(kv_src, kv_tgt, estimator, seed_dictionary=None):
                 f"{type(estimator).__name__}, which has none, instead."
             )
         pairs = _seed_pairs(seed_dictionary, kv_src, kv_tgt)
-        logger.info("Fitting %s with %d seed pairs (as %s).", type(estimator).__name__,
+        logger.debug("Fitting %s with %d seed pairs (as %s).", type(estimator).__name__,
                     len(pairs), parameter)
         estimator.fit(X, Y, **{parameter: pairs})
     return transform_keyed_vectors(kv_src, estimator)
@@ -915,7 +916,7 @@ def evaluate_bli(kv_src_mapped, kv_tgt, test_dictionary, *, ks=(1, 5, 10),
     }
     n_queries = next(iter(results.values())).n_queries
     for method, res in results.items():
-        logger.info("BLI %s: %s over %d source words.", "NN" if method == "nn" else f"CSLS-{csls_k}",
+        logger.debug("BLI %s: %s over %d source words.", "NN" if method == "nn" else f"CSLS-{csls_k}",
                     ", ".join(f"P@{k} {100 * p:.1f}" for k, p in res.precision.items()), n_queries)
     return {
         "precision": {method: dict(res.precision) for method, res in results.items()},

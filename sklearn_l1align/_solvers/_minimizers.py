@@ -110,7 +110,7 @@ def _stop_message(solver, reason, converged):
     if reason is StopReason.MAX_ITER:
         return f"max_iter={solver.max_iter} iterations done; raise max_iter to go further"
     if reason is StopReason.TIME_BUDGET:
-        return f"time_budget={solver.time_budget} s ran out; raise time_budget"
+        return f"time_budget={solver.time_budget:g} s ran out; raise time_budget"
     return "interrupted; returning the best map so far"
 
 

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 # scikit-learn. ``from sklearn_l1align import X`` and ``sklearn_l1align.X`` work as usual.
 _LAZY = {
     "CSLSDictionaryBuilder": "._dictionary",
-    "mean_topk_similarity": "._dictionary",
+    "mean_topk_similarity": "._neighbors",
     "L1ProcrustesAligner": "._l1_procrustes",
     "ADMMSolver": "._solvers",
     "HuberContinuationSolver": "._solvers",
@@ -26,7 +26,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # what type checkers and IDEs see
-    from ._dictionary import CSLSDictionaryBuilder, mean_topk_similarity
+    from ._dictionary import CSLSDictionaryBuilder
+    from ._neighbors import mean_topk_similarity
     from ._l1_procrustes import L1ProcrustesAligner
     from ._normalize import EmbeddingNormalizer, normalize_embeddings
     from ._procrustes import ProcrustesAligner, procrustes_rotation

@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sklearn_l1align import CSLSDictionaryBuilder, ProcrustesAligner, StiefelFlowSolver  # noqa: E402
+from sklearn_l1align import CSLSDictionaryBuilder, ProcrustesAligner, StiefelFlowSolver
 
 #: (Cayley pairs, dims, space rows, ℓ2 pairs) per --size.
 SIZES = {"full": (4000, 300, 20000, 5000), "small": (1000, 100, 5000, 1500), "tiny": (300, 20, 1000, 300)}

@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sklearn_l1align import StiefelFlowSolver  # noqa: E402
-from sklearn_l1align._geometry import skew  # noqa: E402
-from sklearn_l1align._objective import smoothed_gradient  # noqa: E402
+from sklearn_l1align import StiefelFlowSolver
+from sklearn_l1align._geometry import skew
+from sklearn_l1align._objective import smoothed_gradient
 
 
 def main():
@@ -64,7 +64,6 @@ def _accept_all(self, track, M_new, loss_new, t, per_step_min):
     track.times.append(t)
     track.walls.append(0.0)
     track.M, track.loss = M_new, min(track.loss, loss_new)
-    return None
 
 
 if __name__ == "__main__":

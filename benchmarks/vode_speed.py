@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _published import published_l1_refine  # noqa: E402
+from _published import published_l1_refine
 
-from sklearn_l1align import CSLSDictionaryBuilder, StiefelFlowSolver  # noqa: E402
-from sklearn_l1align._threads import single_blas_thread  # noqa: E402
+from sklearn_l1align import CSLSDictionaryBuilder, StiefelFlowSolver
+from sklearn_l1align._threads import single_blas_thread
 
 
 def synthetic(n=3000, d=300, outliers=0.1, seed=0):

@@ -9,10 +9,10 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import planted_problem
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info
 
-from _helpers import planted_problem
 from sklearn_l1align import SolverResult, StopReason
 from sklearn_l1align._geometry import orthogonality_error
 from sklearn_l1align._objective import l1_loss

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from _solver_helpers import random_orthogonal, random_skew
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.linalg import expm, orthogonal_procrustes
 from scipy.linalg import polar as scipy_polar
 
-from _solver_helpers import random_orthogonal, random_skew
 from sklearn_l1align._geometry import (
     cayley_step,
     orthogonality_error,
@@ -97,7 +97,7 @@ def test_polar_matches_scipy_polar_and_procrustes(d, seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(d, d))
     M = polar(X)
-    U, P = scipy_polar(X)
+    U, _ = scipy_polar(X)
     assert_allclose(M, U, atol=1e-12)
     assert orthogonality_error(M) <= 1e-13
     # polar(AᵀB) solves the orthogonal Procrustes problem min ||AM − B||_F.

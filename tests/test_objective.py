@@ -5,9 +5,9 @@ import warnings
 
 import numpy as np
 import pytest
+from _solver_helpers import random_orthogonal
 from numpy.testing import assert_allclose, assert_array_equal
 
-from _solver_helpers import random_orthogonal
 from sklearn_l1align._geometry import cayley_step, skew
 from sklearn_l1align._objective import (
     ARMIJO_MAX_BACKTRACKS,

@@ -8,10 +8,6 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose, assert_array_equal
-from scipy.integrate import ode, solve_ivp
-from sklearn.exceptions import ConvergenceWarning
-
 from _helpers import planted_problem
 from _solver_helpers import (
     blas_thread_counts,
@@ -19,13 +15,17 @@ from _solver_helpers import (
     outlier_problem,
     solve_expecting_interrupt,
 )
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.integrate import ode, solve_ivp
+from sklearn.exceptions import ConvergenceWarning
+
 from sklearn_l1align import (
     HuberContinuationSolver,
     StiefelFlowSolver,
     StopReason,
     procrustes_rotation,
 )
-from sklearn_l1align._geometry import cayley_step, orthogonality_error, skew
+from sklearn_l1align._geometry import cayley_step, skew
 from sklearn_l1align._objective import l1_loss, smoothed_gradient
 from sklearn_l1align._solvers import _flow as flow_module
 from sklearn_l1align._threads import blas_threads

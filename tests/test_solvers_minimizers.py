@@ -6,10 +6,16 @@ import warnings
 
 import numpy as np
 import pytest
+from _helpers import planted_problem
+from _solver_helpers import (
+    blas_thread_counts,
+    check_result_invariants,
+    outlier_problem,
+    solve_expecting_interrupt,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
-from _helpers import planted_problem
 from sklearn_l1align import (
     ADMMSolver,
     HuberContinuationSolver,
@@ -17,12 +23,6 @@ from sklearn_l1align import (
     StiefelFlowSolver,
     StopReason,
     procrustes_rotation,
-)
-from _solver_helpers import (
-    blas_thread_counts,
-    check_result_invariants,
-    outlier_problem,
-    solve_expecting_interrupt,
 )
 from sklearn_l1align._geometry import skew
 from sklearn_l1align._objective import l1_loss

@@ -5,11 +5,15 @@ import warnings
 
 import numpy as np
 import pytest
+from _solver_helpers import outlier_problem
 from numpy.testing import assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
-from _solver_helpers import outlier_problem
-from sklearn_l1align import L1ProcrustesAligner, RiemannianSubgradientSolver, StiefelFlowSolver
+from sklearn_l1align import (
+    L1ProcrustesAligner,
+    RiemannianSubgradientSolver,
+    StiefelFlowSolver,
+)
 from sklearn_l1align._solvers import SolverResult, StopReason
 from sklearn_l1align._solvers._result import (
     WARN_REASONS,

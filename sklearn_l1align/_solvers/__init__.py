@@ -11,7 +11,11 @@ The solver files import only :mod:`._result` and the pure mathematics of
 """
 
 from ._flow import StiefelFlowSolver
-from ._minimizers import ADMMSolver, HuberContinuationSolver, RiemannianSubgradientSolver
+from ._minimizers import (
+           ADMMSolver,
+           HuberContinuationSolver,
+           RiemannianSubgradientSolver,
+)
 from ._result import SolverResult, StopReason
 
 __all__ = ["ADMMSolver", "HuberContinuationSolver", "RiemannianSubgradientSolver", "SolverResult",

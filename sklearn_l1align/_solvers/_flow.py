@@ -18,7 +18,14 @@ from .._geometry import cayley_step, orthogonality_error, skew, tangent_projecti
 from .._logging import vlog
 from .._objective import l1_loss, l1_norm, residual, smoothed_gradient
 from .._threads import single_blas_thread
-from ._result import GEMM_DTYPES, StopReason, Tracker, check_problem, gemm_copy, initial_map
+from ._result import (
+    GEMM_DTYPES,
+    StopReason,
+    Tracker,
+    check_problem,
+    gemm_copy,
+    initial_map,
+)
 
 logger = logging.getLogger(__name__)
 

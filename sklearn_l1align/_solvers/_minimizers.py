@@ -38,7 +38,14 @@ from .._objective import (
     soft_threshold,
 )
 from .._threads import single_blas_thread
-from ._result import GEMM_DTYPES, StopReason, Tracker, check_problem, gemm_copy, initial_map
+from ._result import (
+    GEMM_DTYPES,
+    StopReason,
+    Tracker,
+    check_problem,
+    gemm_copy,
+    initial_map,
+)
 
 logger = logging.getLogger(__name__)
 

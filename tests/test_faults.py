@@ -25,9 +25,10 @@ from sklearn_l1align import (
     StiefelFlowSolver,
     StopReason,
 )
-from sklearn_l1align import _solvers
-from sklearn_l1align._flow import l1_loss
-from sklearn_l1align._validation import orthogonality_error
+from sklearn_l1align._geometry import orthogonality_error
+from sklearn_l1align._objective import l1_loss
+from sklearn_l1align._solvers import _flow as flow_module
+from sklearn_l1align._solvers import _result
 
 ORTHO_TOL = 1e-5
 
@@ -143,7 +144,7 @@ def test_interrupt_from_callback_keeps_best_map(problem, name):
 def test_interrupt_between_steps_through_fit(problem, name, monkeypatch):
     # A Ctrl-C between two steps: here, while the third accepted step is being recorded.
     A, B = problem
-    real = _solvers._Tracker.accept
+    real = _result.Tracker.accept
     calls = []
 
     def interrupting(self, *args):
@@ -152,7 +153,7 @@ def test_interrupt_between_steps_through_fit(problem, name, monkeypatch):
             raise KeyboardInterrupt
         return real(self, *args)
 
-    monkeypatch.setattr(_solvers._Tracker, "accept", interrupting)
+    monkeypatch.setattr(_result.Tracker, "accept", interrupting)
     aligner = L1ProcrustesAligner(dictionary="paired", solver=SOLVERS[name]())
     with pytest.warns(ConvergenceWarning, match="interrupted"):
         try:
@@ -170,7 +171,7 @@ def test_interrupt_between_steps_through_fit(problem, name, monkeypatch):
 def test_interrupt_inside_gradient_through_fit(problem, name, monkeypatch):
     # A Ctrl-C lands where the time goes, inside the gradient; fit returns the best map so far.
     A, B = problem
-    real = _solvers.smoothed_gradient
+    real = flow_module.smoothed_gradient
     calls = []
 
     def interrupting(*args, **kwargs):
@@ -179,7 +180,7 @@ def test_interrupt_inside_gradient_through_fit(problem, name, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_solvers, "smoothed_gradient", interrupting)
+    monkeypatch.setattr(flow_module, "smoothed_gradient", interrupting)
     aligner = L1ProcrustesAligner(dictionary="paired", solver=SOLVERS[name]())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

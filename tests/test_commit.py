@@ -400,7 +400,7 @@ def _cli(folder, *args):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     return [sys.executable, "-m", "sklearn_l1align", "align", str(folder / "src.vec"),
             str(folder / "tgt.vec"), "--seed-dict", str(folder / "seed.txt"), "-o",
-            str(folder / "out.vec"), *args], env
+            str(folder / "out.vec"), "--no-validation", *args], env
 
 
 def _snapshot(folder):
@@ -419,7 +419,7 @@ def previous_run(tmp_path_factory):
     return folder
 
 
-def _run_until(cmd, env, marker, timeout=120):
+def _run_until(cmd, env, marker, timeout=60):
     """Start ``cmd``, return it once ``marker`` appears on its stderr (read by a thread)."""
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seen = threading.Event()

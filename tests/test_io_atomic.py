@@ -68,7 +68,7 @@ def test_atomic_write_binary_and_text_modes(tmp_path):
     with atomic_write(tmp_path / "a.txt", encoding="utf-8") as f:
         f.write("été\n")
     assert (tmp_path / "a.txt").read_bytes() == "été\n".encode()
-    with pytest.raises(ValueError, match="mode must be"):
+    with pytest.raises(ValueError, match="'mode' parameter of atomic_write must be a str among"):
         with atomic_write(tmp_path / "a.txt", "a"):
             pass
 

@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions, validate_params
 
 __all__ = [
     "StagedOutputs",
@@ -89,6 +90,10 @@ def _kind_of(mode):
     return "a special file"
 
 
+@validate_params(
+    {"path": [str, os.PathLike], "inputs": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def check_output_path(path, inputs=()):
     """Return ``path`` as a Path after checking that a regular file can be written there.
 
@@ -216,6 +221,10 @@ def is_binary_name(path):
     return name.endswith(".bin") or name.endswith(".bin.gz")
 
 
+@validate_params(
+    {"path": [str, os.PathLike], "mode": [StrOptions({"w", "wb"})], "encoding": [str]},
+    prefer_skip_nested_validation=True,
+)
 @contextlib.contextmanager
 def atomic_write(path, mode="w", encoding="utf-8"):
     """Open a file for writing that appears at ``path`` only when complete.
@@ -282,8 +291,6 @@ def atomic_write(path, mode="w", encoding="utf-8"):
     >>> sorted(os.listdir(folder))  # and no temporary file is left
     ['report.json']
     """
-    if mode not in ("w", "wb"):
-        raise ValueError(f"mode must be 'w' or 'wb'. Got {mode!r} instead.")
     path = check_output_path(path)
     try:
         file_mode = stat.S_IMODE(os.stat(path).st_mode)
@@ -316,6 +323,10 @@ def _npz_entry_info(name):
     return info
 
 
+@validate_params(
+    {"path": [str, os.PathLike], "arrays": [dict], "compressed": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
 def atomic_save_npz(path, arrays, *, compressed=False):
     """Save arrays to a pickle-free ``.npz`` archive, atomically.
 
@@ -328,7 +339,7 @@ def atomic_save_npz(path, arrays, *, compressed=False):
     ----------
     path : str or os.PathLike
         Destination file. Its folder must exist.
-    arrays : mapping of str to array-like
+    arrays : dict of str to array-like
         The arrays to store, by name.
     compressed : bool, default=False
         Whether to deflate the entries, as :func:`numpy.savez_compressed`.

@@ -293,3 +293,27 @@ def test_extra_entries_are_refused(tmp_path):
     np.savez(tmp_path / "m.npz", **_mapping_arrays(), extra=np.zeros(3))
     with pytest.raises(ValueError, match="expected the keys"):
         load_mapping(tmp_path / "m.npz")
+
+
+def test_oversized_format_entry_is_refused_before_reading(tmp_path):
+    # A format string declared long inside a compressed entry: refused from its header.
+    path = _crafted(tmp_path / "fmt.npz", _npy_header((2, 2)) + np.eye(2).tobytes())
+    data = {}
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            data[name] = archive.read(name)
+    data["format.npy"] = _npy_header((), descr="<U1000") + b"\x00" * 64
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, value in data.items():
+            archive.writestr(name, value)
+    with pytest.raises(ValueError, match="the format must be at most 1024 bytes. Got a declared "
+                                         "4000 bytes"):
+        load_mapping(path)
+    # One NumPy cannot even parse is an unreadable header, named with the file.
+    data["format.npy"] = _npy_header((), descr="<U1000000000") + b"\x00" * 64
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, value in data.items():
+            archive.writestr(name, value)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*unreadable header in the entry "
+                                         "'format'"):
+        load_mapping(path)

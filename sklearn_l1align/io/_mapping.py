@@ -41,6 +41,8 @@ MAX_MAPPING_DIM = 4096
 MAX_METADATA_BYTES = 1 << 20
 #: The deepest nesting of lists and objects accepted in the metadata.
 MAX_METADATA_DEPTH = 32
+# The largest format name or version entry read (they hold a short string and an int).
+_MAX_SCALAR_BYTES = 1024
 # The largest .npy header NumPy itself accepts before it parses one.
 _MAX_HEADER_BYTES = 10_000
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -218,7 +220,8 @@ def load_mapping(path, *, ortho_tol=_DEFAULT_ORTHO_TOL, max_dim=MAX_MAPPING_DIM)
     try:
         with zipfile.ZipFile(path_str) as archive:
             arrays = _read_entries(archive, where, int(max_dim))
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+            RuntimeError) as exc:  # RuntimeError: an encrypted entry; NotImplementedError: its compression
         if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
             raise
         raise ValueError(
@@ -246,16 +249,21 @@ def load_mapping(path, *, ortho_tol=_DEFAULT_ORTHO_TOL, max_dim=MAX_MAPPING_DIM)
 
 def _declared(entry, where, key):
     """The dtype and shape an ``.npy`` entry declares, read from its header alone."""
-    version = np.lib.format.read_magic(entry)
-    if version == (1, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(
-            entry, max_header_size=_MAX_HEADER_BYTES)
-    elif version == (2, 0):
-        shape, fortran, dtype = np.lib.format.read_array_header_2_0(
-            entry, max_header_size=_MAX_HEADER_BYTES)
-    else:
-        raise ValueError(f"{where}: the entry {key!r} has .npy version {version}. "
-                         "Expected 1.0 or 2.0 instead.")
+    try:
+        version = np.lib.format.read_magic(entry)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(
+                entry, max_header_size=_MAX_HEADER_BYTES)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(
+                entry, max_header_size=_MAX_HEADER_BYTES)
+        else:
+            raise ValueError(f"version {version}, where 1.0 or 2.0 is expected")
+    except ValueError as exc:
+        raise ValueError(
+            f"{where}: each entry must start with a valid .npy header. Got an unreadable "
+            f"header in the entry {key!r} ({exc}) instead."
+        ) from None
     return dtype, shape, fortran
 
 
@@ -288,10 +296,11 @@ def _check_declared(key, dtype, shape, where, max_dim):
             raise ValueError(
                 f"{where}: the entry {key!r} must be a scalar. Got shape {shape} instead."
             )
-        if key == "metadata" and dtype.itemsize > MAX_METADATA_BYTES:
+        limit = MAX_METADATA_BYTES if key == "metadata" else _MAX_SCALAR_BYTES
+        if dtype.itemsize > limit:
             raise ValueError(
-                f"{where}: the metadata must be at most {MAX_METADATA_BYTES} bytes. Got a "
-                f"declared {dtype.itemsize} bytes instead."
+                f"{where}: the {key} must be at most {limit} bytes. Got a declared "
+                f"{dtype.itemsize} bytes instead."
             )
 
 

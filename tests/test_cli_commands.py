@@ -201,6 +201,15 @@ def test_validation_keeps_a_step_that_helps(small_noisy_seed, tmp_path, capsys):
     assert "kept (best)" in captured.out and f"kept: {validation['kept']}" in captured.out
 
 
+def test_validation_needs_two_seed_words(planted, tmp_path, capsys):
+    one = write_dictionary(tmp_path / "one.txt", [("fr50", "ru50"), ("fr50", "ru51")])
+    argv = _argv("align", planted["src"], planted["tgt"], "--seed-dict", one, "-o",
+                 tmp_path / "o.vec")
+    assert main(argv) == EXIT_USAGE
+    assert "--no-validation" in stderr_error(capsys)
+    assert main([*argv, "--no-validation", "-q", "--refine", "none"]) == 0
+
+
 def test_no_validation_applies_the_chain_blind(planted, tmp_path, capsys):
     out = tmp_path / "out.vec"
     status = main(_argv("align", planted["src"], planted["tgt"], "--seed-dict", planted["train"],
@@ -522,3 +531,37 @@ def test_commands_do_not_go_through_gensim(planted, tmp_path):
                           cwd=REPO, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "False"
+
+
+# ----------------------------------------------------------------------------- real data
+def _first_source_words(path, n_words, out):
+    """The pairs of the first ``n_words`` source words of a MUSE dictionary (a smaller seed)."""
+    pairs, kept = [], set()
+    for source, target in l1io.read_dictionary(path):
+        if source in kept or len(kept) < n_words:
+            kept.add(source)
+            pairs.append((source, target))
+    return write_dictionary(out, pairs)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+@pytest.mark.parametrize("n_seed_words", [5000, 1000])
+@pytest.mark.parametrize("pair", ["fr-ru", "ru-fr"])
+def test_real_data_validated_align_is_never_worse_than_l2(pair, n_seed_words, tmp_path, capsys):
+    """Issue 14: ``align`` with its defaults ends no more than 0.3 CSLS P@1 below l2 alone."""
+    from _helpers import SHARED_DATA
+
+    src, tgt = (SHARED_DATA / f"{lang}.vec.gz" for lang in pair.split("-"))
+    seed = _first_source_words(SHARED_DATA / f"{pair}.train.txt", n_seed_words,
+                               tmp_path / "seed.txt")
+    out = tmp_path / "out.vec"
+    status = main(_argv("align", src, tgt, "--seed-dict", seed, "-o", out, "-q",
+                        "--eval-dict", SHARED_DATA / f"{pair}.test.txt"))
+    assert status == 0, capsys.readouterr().err
+    report = _report(out)
+    l2, final = report["steps"][0], report["steps"][-1]
+    assert l2["step"] == "l2"
+    l2_p1 = l2["bli"]["precision"]["csls"]["P@1"]
+    final_p1 = final["bli"]["precision"]["csls"]["P@1"]
+    assert final_p1 >= l2_p1 - 0.003, report["validation"]

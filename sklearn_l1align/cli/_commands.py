@@ -265,6 +265,11 @@ def _validated_chain(src, tgt, pairs, test, args, report):
     the best step only if it beats ℓ2 by more than noise, and refits the kept chain on
     all the seed pairs.
     """
+    n_words = len(np.unique(pairs[:, 0]))
+    if n_words < 2:
+        raise ValueError("Validation holds out some of the seed's source words, so the seed needs "
+                         f"at least 2 of them. Got {n_words} instead; --no-validation fits on "
+                         "the seed as it is.")
     solver = _make_solver(args.solver, args.time_budget, min(args.verbose, 2))
     candidates = _candidates(args, solver)
     with _timed(f"Validated refinement: l2 on {len(pairs)} seed pairs, then "

@@ -689,3 +689,9 @@ def test_bulk_parse_names_the_bad_line(tmp_path, monkeypatch, batch_bytes):
     path = _write(tmp_path / "g.vec", "3 2\na 1 2\nb nan 4\nc 5 6\n")
     with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "finite")):
         read_word2vec(path)
+
+
+def test_unicode_space_between_numbers_is_not_a_separator(tmp_path):
+    path = _write(tmp_path / "nb.vec", "1 2\nw 1\u00a02\n")
+    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 2, re.escape("must be numbers. Got '1\\xa02'"))):
+        read_word2vec(path)

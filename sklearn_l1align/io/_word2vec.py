@@ -48,7 +48,7 @@ from sklearn.utils._param_validation import Interval, validate_params
 
 from ._atomic import atomic_write, is_binary_name
 from ._streams import EmbeddingFormatError, decode, read_line, reading
-from ._words import ASCII_WHITESPACE, check_word, strip_line
+from ._words import ASCII_WHITESPACE, check_word, split_fields, strip_line
 
 __all__ = ["MAX_DIM", "MAX_VALUE_BYTES", "MAX_WORD_BYTES", "read_word2vec", "write_word2vec"]
 
@@ -253,7 +253,7 @@ def _wrong_length(path, lineno, word, n_values, dim, first_row):
 
 def _bad_row_error(path, lineno, word, values_text, dim, first_row):
     """Explain why ``values_text`` did not parse into ``dim`` numbers."""
-    tokens = values_text.split()
+    tokens = split_fields(values_text)
     for token in tokens:
         try:
             float(token)
@@ -362,7 +362,7 @@ class _TextRows:
     def _bulk(self):
         """The batch's values as an (n, dim) array, or None if it needs the line-by-line path."""
         block = b"\n".join(self.values)
-        if block.translate(None, _NUMBER_BYTES) or b"\r" in block:
+        if block.translate(None, _NUMBER_BYTES) or b"\r" in block or not strip_line(block):
             return None
         try:
             values = np.loadtxt(io.BytesIO(block), dtype=np.float64, comments=None, ndmin=2)

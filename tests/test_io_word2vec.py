@@ -695,3 +695,13 @@ def test_unicode_space_between_numbers_is_not_a_separator(tmp_path):
     path = _write(tmp_path / "nb.vec", "1 2\nw 1\u00a02\n")
     with pytest.raises(EmbeddingFormatError, match=_error_at(path, 2, re.escape("must be numbers. Got '1\\xa02'"))):
         read_word2vec(path)
+
+
+@pytest.mark.realdata
+@needs_shared_data
+def test_real_file_bulk_parse_equals_the_per_line_parse(tmp_path):
+    (tmp_path / "fr.vec").write_bytes(gzip.decompress((SHARED_DATA / "fr.vec.gz").read_bytes()))
+    words, vectors = read_word2vec(SHARED_DATA / "fr.vec.gz")
+    ref_words, ref = _per_line(tmp_path / "fr.vec")
+    assert words == ref_words
+    assert_array_equal(vectors, ref)

@@ -1,9 +1,15 @@
 """The one way files are written: atomic single files, and staged sets that move together.
 
 ``atomic_write`` and ``atomic_save_npz`` write one file through a temporary file in the same
-folder and :func:`os.replace` it into place. ``StagedOutputs`` writes several files into a
-hidden staging folder beside them and moves them into place together on ``commit``: what the
-``l1align`` command uses for its outputs.
+folder and :func:`os.replace` it into place. ``check_output_path`` is run first, by them and
+by the ``l1align`` command for every output before any work: only a regular file is ever
+replaced, and the folder must accept a new file. ``StagedOutputs`` writes several files into
+a hidden staging folder beside them and moves them into place together on ``commit``: what
+the ``l1align`` command uses for its outputs. The commit holds SIGINT and SIGTERM back with
+Python-level handlers (``deferred_signals``), keeps every old file until the whole set is in
+place and puts them all back on a failure or a signal, takes turns with other commits to
+the same folder, and marks its staging folder with an ``flock`` that tells live runs from
+killed ones in any PID namespace (``remove_stale_staging``).
 """
 
 from __future__ import annotations

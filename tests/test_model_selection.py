@@ -30,6 +30,7 @@ from sklearn_l1align.model_selection import (
     holdout_source_words,
     make_bli_scorer,
     mean_csls_cosine,
+    prefer_baseline,
     select_refinement,
     significant_gain,
     source_word_groups,
@@ -182,6 +183,32 @@ def test_grid_search_picks_the_refinement_that_truly_helps():
     means = search.cv_results_["mean_test_score"]
     assert means[1] > means[0] + 0.1
     assert search.best_params_ == {"estimator__l2__n_refinements": 1}
+    # A true gain passes the baseline rule too.
+    ruled = GridSearchCV(model, {"estimator__l2__n_refinements": [0, 1]}, refit=prefer_baseline(),
+                         cv=SeedWordKFold(3, random_state=0), error_score="raise").fit(seed)
+    assert ruled.best_index_ == 1
+    assert ruled.best_estimator_.estimator_.named_steps["l2"].n_refinements == 1
+
+
+def _cv_results(means, stds, n_splits=3):
+    out = {"mean_test_score": np.asarray(means), "std_test_score": np.asarray(stds)}
+    out.update({f"split{i}_test_score": np.zeros(len(means)) for i in range(n_splits)})
+    return out
+
+
+def test_prefer_baseline_is_the_one_standard_error_rule():
+    rule = prefer_baseline()
+    # Gain 0.016 against a standard error of 0.012 / sqrt(3) = 0.0069: kept.
+    assert rule(_cv_results([0.43, 0.446, 0.44], [0.01, 0.012, 0.01])) == 1
+    # Gain 0.0016 (fr→ru's arg-max): within noise, the baseline.
+    assert rule(_cv_results([0.4296, 0.4312, 0.4286], [0.006, 0.006, 0.006])) == 0
+    # The baseline can be any candidate.
+    assert prefer_baseline(baseline=2)(_cv_results([0.4, 0.401, 0.4005], [0.01, 0.01, 0.01])) == 2
+    assert prefer_baseline(baseline=2)(_cv_results([0.5, 0.401, 0.4], [0.01, 0.01, 0.01])) == 0
+    assert rule(_cv_results([0.5, 0.4], [0.0, 0.0])) == 0
+    assert prefer_baseline(tol=0.0)(_cv_results([0.43, 0.4312], [0.05, 0.05])) == 1
+    with pytest.raises(ValueError, match="baseline must index one of the 2 candidates"):
+        prefer_baseline(baseline=5)(_cv_results([0.1, 0.2], [0.0, 0.0]))
 
 
 def test_grid_search_refuses_the_refinement_that_truly_hurts():

@@ -185,12 +185,47 @@ class _RowBuffer:
         return self.data[: self.size].copy(), self.lines[: self.size]
 
 
-class _Progress:
-    """Where a reader is: the last line read and the rows read so far."""
+class _ReadState:
+    """One read in progress, shared by the text and the binary row readers.
 
-    def __init__(self):
-        self.lineno = 1
+    Holds what the header declared, where the reader is (the last line read, the rows
+    read so far), the vocabulary rules and the output buffer; :meth:`store` is the one
+    place rows are kept.
+    """
+
+    def __init__(self, path, lowercase, dtype):
+        self.path, self.dtype = path, dtype
+        self.vocab = _VocabularyFilter(path, lowercase)
+        self.lineno = 1  # the header
         self.n_rows = 0
+        self.count = self.dim = self.stop_at = self.buffer = None
+
+    def start(self, count, dim, stop_at):
+        """The header's ``count`` and ``dim``; stop after ``stop_at`` kept rows (or None)."""
+        self.count, self.dim, self.stop_at = count, dim, stop_at
+        self.buffer = _RowBuffer(stop_at or count, dim, self.dtype)
+
+    @property
+    def full(self):
+        """Whether ``stop_at`` rows are kept: the reader stops there."""
+        return self.stop_at is not None and self.buffer.size >= self.stop_at
+
+    def store(self, values, linenos, words, kept):
+        """Keep the rows of ``values`` (2-D, float) whose ``kept`` is True.
+
+        The rows dropped by lowercasing must still be finite; the kept ones are checked
+        once the whole file is read.
+        """
+        kept = np.asarray(kept, dtype=bool)
+        linenos = np.asarray(linenos, dtype=np.int64)
+        if not kept.all():
+            dropped = np.flatnonzero(~kept)
+            finite = np.isfinite(values[dropped]).all(axis=1)
+            if not finite.all():
+                bad = int(dropped[np.flatnonzero(~finite)[0]])
+                raise _not_finite_error(self.path, int(linenos[bad]), words[bad], self.dtype)
+            values, linenos = values[kept], linenos[kept]
+        self.buffer.extend(values, linenos)
 
 
 class _VocabularyFilter:
@@ -338,18 +373,17 @@ class _TextRows:
     offending line.
     """
 
-    def __init__(self, path, dim, buffer, vocab, progress):
-        self.path, self.dim = path, dim
-        self.buffer, self.vocab, self.progress = buffer, vocab, progress
+    def __init__(self, state):
+        self.state, self.path, self.dim = state, state.path, state.dim
         self.words, self.values, self.linenos, self.kept, self.n_bytes = [], [], [], [], 0
 
     def add(self, raw_line, lineno):
         line = raw_line.rstrip(b"\r\n")
         if not line or line[:1] in b" \t\v\f\r":
-            self.vocab.accept("", lineno)  # raises: a row must start with a word
+            self.state.vocab.accept("", lineno)  # raises: a row must start with a word
         parts = line.split(None, 1)
         word = decode(parts[0], self.path, lineno)
-        kept = self.vocab.accept(word, lineno)
+        kept = self.state.vocab.accept(word, lineno)
         self.words.append(word)
         self.values.append(parts[1] if len(parts) == 2 else b"")
         self.linenos.append(lineno)
@@ -388,40 +422,28 @@ class _TextRows:
         values = self._bulk()
         if values is None:
             values = self._line_by_line()
-        kept = np.asarray(self.kept)
-        linenos = np.asarray(self.linenos, dtype=np.int64)
-        if not kept.all():
-            dropped = ~kept
-            finite = np.isfinite(values[dropped]).all(axis=1)
-            if not finite.all():
-                bad = int(np.flatnonzero(dropped)[np.flatnonzero(~finite)[0]])
-                raise _not_finite_error(self.path, int(linenos[bad]), self.words[bad],
-                                        self.buffer.data.dtype)
-            values, linenos = values[kept], linenos[kept]
-        self.buffer.extend(values, linenos)
+        self.state.store(values, self.linenos, self.words, self.kept)
         self.words, self.values, self.linenos, self.kept, self.n_bytes = [], [], [], [], 0
 
 
-def _read_text_rows(stream, path, count, dim, stop_at, buffer, vocab, progress):
-    """Parse the rows of a word2vec text file into ``buffer``."""
-    limit = MAX_WORD_BYTES + dim * MAX_VALUE_BYTES
-    rows = _TextRows(path, dim, buffer, vocab, progress)
+def _read_text_rows(stream, state):
+    """Parse the rows of a word2vec text file into ``state``."""
+    limit = MAX_WORD_BYTES + state.dim * MAX_VALUE_BYTES
+    rows = _TextRows(state)
     kept_rows = 0
     with _strict_fromstring():
         while True:
-            raw_line = read_line(stream, path, progress.lineno + 1, limit, what="A row")
+            raw_line = read_line(stream, state.path, state.lineno + 1, limit, what="A row")
             if not raw_line:
                 break
-            progress.lineno += 1
-            lineno = progress.lineno
-            if progress.n_rows == count:
+            state.lineno += 1
+            if state.n_rows == state.count:
                 if strip_line(raw_line):
-                    raise _extra_rows_error(path, lineno, count)
+                    raise _extra_rows_error(state.path, state.lineno, state.count)
                 continue
-            kept = rows.add(raw_line, lineno)
-            progress.n_rows += 1
-            kept_rows += kept
-            if kept_rows == stop_at:
+            kept_rows += rows.add(raw_line, state.lineno)
+            state.n_rows += 1
+            if kept_rows == state.stop_at:
                 break
         rows.flush()
 
@@ -478,15 +500,15 @@ class _BinaryStream:
         return data
 
 
-def _read_binary_rows(stream, path, count, dim, stop_at, buffer, vocab, progress):
-    """Parse the records of a word2vec binary file into ``buffer``."""
+def _read_binary_rows(stream, state):
+    """Parse the records of a word2vec binary file into ``state``."""
     scanner = _BinaryStream(stream)
-    record_bytes = dim * _BINARY_DTYPE.itemsize
+    path, record_bytes = state.path, state.dim * _BINARY_DTYPE.itemsize
     while not scanner.at_end():
-        lineno = progress.lineno + 1
-        if progress.n_rows == count:
-            raise _extra_rows_error(path, lineno, count)
-        progress.lineno = lineno
+        lineno = state.lineno + 1
+        if state.n_rows == state.count:
+            raise _extra_rows_error(path, lineno, state.count)
+        state.lineno = lineno
         raw_word = scanner.read_word()
         if raw_word is None or b"\n" in raw_word:
             raise EmbeddingFormatError(
@@ -498,7 +520,7 @@ def _read_binary_rows(stream, path, count, dim, stop_at, buffer, vocab, progress
                 "file? pass binary=False).",
             )
         word = decode(raw_word, path, lineno)
-        kept = vocab.accept(word, lineno)
+        kept = state.vocab.accept(word, lineno)
         values = scanner.read_exact(record_bytes)
         if values is None:
             raise EmbeddingFormatError(
@@ -508,14 +530,10 @@ def _read_binary_rows(stream, path, count, dim, stop_at, buffer, vocab, progress
                 f"the word. Got the end of the file inside the record for {word!r} "
                 "instead (is the file truncated?).",
             )
-        progress.n_rows += 1
-        values = np.frombuffer(values, dtype=_BINARY_DTYPE)
-        if kept is None:
-            if not np.isfinite(values).all():
-                raise _not_finite_error(path, lineno, word, buffer.data.dtype)
-            continue
-        buffer.extend(values[np.newaxis], lineno)
-        if buffer.size == stop_at:
+        state.n_rows += 1
+        values = np.frombuffer(values, dtype=_BINARY_DTYPE)[np.newaxis]
+        state.store(values, [lineno], [word], [kept is not None])
+        if state.full:
             return
 
 
@@ -680,8 +698,7 @@ def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=n
         raise ValueError(f"dtype must be a floating dtype. Got {dtype} instead.")
     max_vocab = None if max_vocab is None else int(max_vocab)
 
-    vocab = _VocabularyFilter(path_str, lowercase)
-    progress = _Progress()
+    state = _ReadState(path_str, lowercase, dtype)
     fasttext_head = None
     try:
         with reading(path_str) as (stream, head):
@@ -704,13 +721,13 @@ def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=n
                         "a text row instead (pass binary=False, or binary=None to detect "
                         "the format).",
                     )
-                buffer = _RowBuffer(stop_at or count, dim, dtype)
+                state.start(count, dim, stop_at)
                 read_rows = _read_binary_rows if binary else _read_text_rows
-                read_rows(stream, path_str, count, dim, stop_at, buffer, vocab, progress)
+                read_rows(stream, state)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise EmbeddingFormatError(
             path_str,
-            progress.lineno + 1,
+            state.lineno + 1,
             "The gzip stream must be complete and valid. Got a corrupt or cut "
             f"stream ({exc}) instead.",
         ) from None
@@ -721,15 +738,16 @@ def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=n
                     len(words), vectors.shape[1], path_str)
         return words, vectors
 
-    if progress.n_rows < count and buffer.size != stop_at:
+    if state.n_rows < count and not state.full:
         raise EmbeddingFormatError(
             path_str,
-            progress.lineno + 1,
+            state.lineno + 1,
             f"The header declares {count} rows. Got the end of the file after "
-            f"{progress.n_rows} rows instead (is the file truncated?).",
+            f"{state.n_rows} rows instead (is the file truncated?).",
         )
 
-    vectors, lines = buffer.result()
+    vectors, lines = state.buffer.result()
+    vocab = state.vocab
     words = vocab.words
     finite = np.isfinite(vectors).all(axis=1)
     if not finite.all():

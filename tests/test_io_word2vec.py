@@ -705,3 +705,21 @@ def test_real_file_bulk_parse_equals_the_per_line_parse(tmp_path):
     ref_words, ref = _per_line(tmp_path / "fr.vec")
     assert words == ref_words
     assert_array_equal(vectors, ref)
+
+
+@pytest.mark.parametrize("batch_bytes", [1, 100, 1 << 22])
+@pytest.mark.parametrize("lowercase, max_vocab", [(False, None), (True, None), (True, 3), (False, 4)])
+def test_binary_batches_give_the_same_rows(tmp_path, monkeypatch, batch_bytes, lowercase, max_vocab):
+    monkeypatch.setattr(_word2vec, "_PARSE_BATCH_BYTES", batch_bytes)
+    vectors = _vectors()
+    write_word2vec(tmp_path / "e.bin", WORDS, vectors, binary=True)
+    words, back = read_word2vec(tmp_path / "e.bin", lowercase=lowercase, max_vocab=max_vocab)
+    expected, seen = [], set()
+    for i, word in enumerate(WORDS):
+        key = word.lower() if lowercase else word
+        if key not in seen:
+            seen.add(key)
+            expected.append((key, i))
+    expected = expected[:max_vocab]
+    assert words == [w for w, _ in expected]
+    assert_array_equal(back, vectors[[i for _, i in expected]])

@@ -501,9 +501,20 @@ class _BinaryStream:
 
 
 def _read_binary_rows(stream, state):
-    """Parse the records of a word2vec binary file into ``state``."""
+    """Parse the records of a word2vec binary file into ``state``, a batch at a time."""
     scanner = _BinaryStream(stream)
     path, record_bytes = state.path, state.dim * _BINARY_DTYPE.itemsize
+    batch = {"values": [], "linenos": [], "words": [], "kept": []}
+    kept_rows = 0
+
+    def flush():
+        if batch["values"]:
+            values = np.frombuffer(b"".join(batch["values"]), dtype=_BINARY_DTYPE)
+            state.store(values.reshape(-1, state.dim), batch["linenos"], batch["words"],
+                        batch["kept"])
+            for rows in batch.values():
+                rows.clear()
+
     while not scanner.at_end():
         lineno = state.lineno + 1
         if state.n_rows == state.count:
@@ -520,7 +531,7 @@ def _read_binary_rows(stream, state):
                 "file? pass binary=False).",
             )
         word = decode(raw_word, path, lineno)
-        kept = state.vocab.accept(word, lineno)
+        kept = state.vocab.accept(word, lineno) is not None
         values = scanner.read_exact(record_bytes)
         if values is None:
             raise EmbeddingFormatError(
@@ -531,10 +542,16 @@ def _read_binary_rows(stream, state):
                 "instead (is the file truncated?).",
             )
         state.n_rows += 1
-        values = np.frombuffer(values, dtype=_BINARY_DTYPE)[np.newaxis]
-        state.store(values, [lineno], [word], [kept is not None])
-        if state.full:
-            return
+        batch["values"].append(values)
+        batch["linenos"].append(lineno)
+        batch["words"].append(word)
+        batch["kept"].append(kept)
+        kept_rows += kept
+        if kept_rows == state.stop_at:
+            break
+        if len(batch["values"]) * record_bytes >= _PARSE_BATCH_BYTES:
+            flush()
+    flush()
 
 
 # --------------------------------------------------------------------------

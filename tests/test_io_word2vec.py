@@ -1,6 +1,7 @@
 """Tests for sklearn_l1align.io._word2vec: word2vec text and binary files, fastText models, bounded and streaming reads."""
 
 import gzip
+import io
 import logging
 import os
 import pickle
@@ -723,3 +724,19 @@ def test_binary_batches_give_the_same_rows(tmp_path, monkeypatch, batch_bytes, l
     expected = expected[:max_vocab]
     assert words == [w for w, _ in expected]
     assert_array_equal(back, vectors[[i for _, i in expected]])
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_progress_line_when_asked_on_a_terminal(tmp_path, monkeypatch, binary):
+    write_word2vec(tmp_path / "e.vec", WORDS, _vectors(), binary=binary)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    read_word2vec(tmp_path / "e.vec")
+    assert terminal.getvalue() == ""  # silent by default
+    read_word2vec(tmp_path / "e.vec", verbose=1)
+    assert f"Reading e.vec: 100% ({len(WORDS)}/{len(WORDS)})" in terminal.getvalue()

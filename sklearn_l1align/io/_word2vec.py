@@ -46,6 +46,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
+from .._progress import Progress
 from ._atomic import atomic_write, is_binary_name
 from ._streams import EmbeddingFormatError, decode, read_line, reading
 from ._words import ASCII_WHITESPACE, check_word, split_fields, strip_line
@@ -193,8 +194,9 @@ class _ReadState:
     place rows are kept.
     """
 
-    def __init__(self, path, lowercase, dtype):
-        self.path, self.dtype = path, dtype
+    def __init__(self, path, lowercase, dtype, verbose=0):
+        self.path, self.dtype, self.verbose = path, dtype, verbose
+        self.progress = None
         self.vocab = _VocabularyFilter(path, lowercase)
         self.lineno = 1  # the header
         self.n_rows = 0
@@ -204,6 +206,8 @@ class _ReadState:
         """The header's ``count`` and ``dim``; stop after ``stop_at`` kept rows (or None)."""
         self.count, self.dim, self.stop_at = count, dim, stop_at
         self.buffer = _RowBuffer(stop_at or count, dim, self.dtype)
+        self.progress = Progress(f"Reading {os.path.basename(self.path)}", total=stop_at or count,
+                                 verbose=self.verbose)
 
     @property
     def full(self):
@@ -226,6 +230,7 @@ class _ReadState:
                 raise _not_finite_error(self.path, int(linenos[bad]), words[bad], self.dtype)
             values, linenos = values[kept], linenos[kept]
         self.buffer.extend(values, linenos)
+        self.progress.update(done=self.buffer.size)
 
 
 class _VocabularyFilter:
@@ -630,10 +635,12 @@ def _read_fasttext_model(path, head, max_vocab, lowercase, dtype):
         "lowercase": ["boolean"],
         "binary": ["boolean", None],
         "dtype": "no_validation",
+        "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
-def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=np.float32):
+def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=np.float32,
+                  verbose=0):
     """Read word embeddings in the word2vec text or binary format.
 
     Parameters
@@ -656,6 +663,9 @@ def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=n
         named ``.bin`` is read as text. True refuses a file whose first row is text.
     dtype : floating dtype, default=np.float32
         The dtype of the returned vectors.
+    verbose : int, default=0
+        With 1 or more, a progress line (rows read, elapsed time) on stderr when it is
+        a terminal; the ``l1align`` command shows it by default.
 
     Returns
     -------
@@ -715,7 +725,7 @@ def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=n
         raise ValueError(f"dtype must be a floating dtype. Got {dtype} instead.")
     max_vocab = None if max_vocab is None else int(max_vocab)
 
-    state = _ReadState(path_str, lowercase, dtype)
+    state = _ReadState(path_str, lowercase, dtype, verbose)
     fasttext_head = None
     try:
         with reading(path_str) as (stream, head):
@@ -740,7 +750,8 @@ def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=n
                     )
                 state.start(count, dim, stop_at)
                 read_rows = _read_binary_rows if binary else _read_text_rows
-                read_rows(stream, state)
+                with state.progress:
+                    read_rows(stream, state)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise EmbeddingFormatError(
             path_str,

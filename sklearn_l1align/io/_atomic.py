@@ -63,6 +63,17 @@ def _new_file_mode():
     return 0o644
 
 
+def _mode_for(path, st_mode=None):
+    """The permission bits a file written to ``path`` gets: those of the file it replaces
+    (``st_mode``, or looked up), else those ``open(path, "w")`` would give a new file."""
+    if st_mode is None:
+        try:
+            st_mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            return _new_file_mode()
+    return stat.S_IMODE(st_mode)
+
+
 # Linux inode flags (linux/fs.h) that make a file impossible to replace even for root.
 _FS_IOC_GETFLAGS = 0x80086601
 _FS_IMMUTABLE_FL = 0x00000010
@@ -298,10 +309,7 @@ def atomic_write(path, mode="w", encoding="utf-8"):
     ['report.json']
     """
     path = check_output_path(path)
-    try:
-        file_mode = stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        file_mode = _new_file_mode()
+    file_mode = _mode_for(path)
     fd, tmp_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )
@@ -646,7 +654,7 @@ class StagedOutputs:
                 f"replaced. Got '{final}', {_kind_of(mode)}, instead."
             )
         # A replaced file keeps its permissions, as atomic_write does.
-        os.chmod(staged, stat.S_IMODE(mode))
+        os.chmod(staged, _mode_for(final, mode))
         backup = staged.parent / _PREVIOUS / final.name
         try:
             os.link(final, backup)

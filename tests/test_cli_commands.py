@@ -160,7 +160,7 @@ def test_validation_keeps_l2_when_no_step_can_help(planted, tmp_path, capsys):
     lines = [line for line in captured.out.splitlines() if line.startswith("  ")]
     assert len(lines) == len(names)
     assert "base (kept: no refinement helped)" in lines[0]
-    assert all(line.rstrip().endswith("rejected") for line in lines[1:])
+    assert all(line.rstrip().endswith("rejected (no gain beyond noise)") for line in lines[1:])
     assert "kept: l2" in captured.out
 
 

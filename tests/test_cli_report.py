@@ -68,8 +68,10 @@ def test_bli_convention_is_the_gensim_adapters():
     ({"candidate": "l2", "step": 0, "kept": True}, "paper[1]", "base"),
     ({"candidate": "paper", "step": 1, "kept": True}, "paper[1]", "kept (best)"),
     ({"candidate": "paper", "step": 0, "kept": True}, "paper[1]", "kept (on the way to the best)"),
-    ({"candidate": "paper", "step": 2, "kept": False}, "paper[1]", "rejected"),
-    ({"candidate": "requested", "step": 0, "kept": False}, "l2", "rejected"),
+    ({"candidate": "paper", "step": 2, "kept": False, "significant": True}, "paper[1]",
+     "not kept (a gain beyond noise, but not the best)"),
+    ({"candidate": "requested", "step": 0, "kept": False, "significant": False}, "l2",
+     "rejected (no gain beyond noise)"),
 ])
 def test_verdict(entry, kept, expected):
     assert _report.verdict(entry, kept) == expected

@@ -168,7 +168,11 @@ def verdict(entry, kept):
         return "base" + (" (kept: no refinement helped)" if kept == "l2" else "")
     if f"{entry['candidate']}[{entry['step']}]" == kept:
         return "kept (best)"
-    return "kept (on the way to the best)" if entry["kept"] else "rejected"
+    if entry["kept"]:
+        return "kept (on the way to the best)"
+    if entry.get("significant"):
+        return "not kept (a gain beyond noise, but not the best)"
+    return "rejected (no gain beyond noise)"
 
 
 def print_run_summary(report, paths):

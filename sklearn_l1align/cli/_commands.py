@@ -20,11 +20,10 @@ import numpy as np
 from .. import io as l1io
 from .._dictionary import CSLSDictionaryBuilder
 from .._l1_procrustes import L1ProcrustesAligner
-from .._minimize import ADMMSolver, HuberContinuationSolver
 from .._neighbors import topk_neighbors
 from .._normalize import normalize_embeddings
 from .._procrustes import ProcrustesAligner
-from .._solvers import StiefelFlowSolver, StopReason
+from .._solvers import ADMMSolver, HuberContinuationSolver, StiefelFlowSolver, StopReason
 from ..io._atomic import StagedOutputs
 from ..metrics import bli_precision
 from ..model_selection import default_candidates, select_refinement

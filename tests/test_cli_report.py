@@ -15,6 +15,8 @@ def test_stop_text_names_the_clock_of_each_number():
     assert text.startswith("stopped by max_time (reached the horizon max_time=0.005)")
     assert "after 32.0 s of wall time" in text
     assert "max_time is flow time" in text and "not seconds" in text
+    said = _report.stop_text("max_time", "reached the flow-time horizon (not seconds)", 1.0)
+    assert said.count("flow") == 1  # not said twice
     other = _report.stop_text("time_budget", "time_budget=3 s ran out", 3.01)
     assert "flow time" not in other and "3.0 s of wall time" in other
 

@@ -129,7 +129,7 @@ def stop_text(reason, message, seconds):
     of the paper's ODE; ``time_budget`` and the wall time are seconds.
     """
     text = f"stopped by {reason} ({message}) after {seconds:.1f} s of wall time"
-    if reason == "max_time":
+    if reason == "max_time" and "flow" not in message:  # solvers that do not say it themselves
         text += "; max_time is flow time (the ODE's t), not seconds"
     return text
 

@@ -276,14 +276,12 @@ def _validated_chain(src, tgt, pairs, test, args, report):
                 ) as t:
         selection = select_refinement(src.vectors, tgt.vectors, pairs, candidates,
                                       validation=args.validation_fraction,
-                                      random_state=args.random_state)
+                                      random_state=args.random_state,
+                                      verbose=min(args.verbose, 1))
     validation = selection.report()
     validation["n_seed_pairs"] = len(pairs)
     validation["seconds"] = t["seconds"]
     report["validation"] = validation
-    for entry in validation["steps"]:
-        logger.info("Held-out CSLS-10 P@1 %.1f%% for %s: %s.", 100 * entry["held_out_p1"],
-                    entry["name"], _report.verdict(entry, validation["kept"]))
     logger.info("Kept %s, refitted on all %d seed pairs.", validation["kept"], len(pairs))
     l2_step = {"step": "l2", "seconds": validation["steps"][0]["fit_seconds"],
                "dictionary_sizes": [len(pairs)]}

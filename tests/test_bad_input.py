@@ -821,6 +821,17 @@ CASES = [
     Case("cli-huge-dim", "SRC header ``10 2000000000``", "``l1align align``", "exit status 2",
          "src.vec, line 1: The header's dimension must be at most 100000",
          _cli(*_ALIGN, files={"src.vec": b"10 2000000000\ns0 1 2\n"}, previous=True)),
+    # -------------------------------------------------------------- CLI seeds and words (issue 12)
+    Case("cli-identical-none", "``--identical`` with no string in both vocabularies",
+         "``l1align align``", "exit status 2", "--identical needs strings present in both vocabularies",
+         _cli("align", "src.vec", "tgt.vec", "--identical", "-o", "out.vec", "-q", previous=True)),
+    Case("cli-validation-one-word", "validated ``align`` with a seed of one source word",
+         "``l1align align``", "exit status 2", "--no-validation fits on the seed as it is",
+         _cli(*_ALIGN, files={"seed.txt": b"s0 t0\ns0 t1\n"}, previous=True)),
+    Case("cli-translate-oov", "``translate`` with no word in the source vocabulary",
+         "``l1align translate``", "exit status 2",
+         "At least one word to translate must be in the source vocabulary",
+         _cli("translate", "src.vec", "tgt.vec", "zzz", "yyy", "-q")),
 ]
 
 

@@ -341,8 +341,11 @@ def test_translate_stdin_and_json_file(planted, tmp_path, capsys, monkeypatch):
 
 
 def test_translate_needs_a_known_word(planted, tmp_path, capsys):
-    assert main(_argv("translate", planted["src"], planted["tgt"], "zzz", "yyy")) == EXIT_USAGE
-    assert "None of the 2 words" in stderr_error(capsys)
+    assert main(_argv("translate", planted["src"], planted["tgt"], "zzz", "yyy", "-q")) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "l1align: error: At least one word to translate must be in the source vocabulary "
+        f"(300 words of {planted['src']}). Got 2, none of them in it (zzz yyy), instead."]
     assert main(_argv("translate", planted["src"], planted["tgt"])) == EXIT_USAGE
     assert "translate needs words" in stderr_error(capsys)
 

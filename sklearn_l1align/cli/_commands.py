@@ -431,13 +431,13 @@ def translate(args):
     found = [word for word in words if word in src.index]
     oov = [word for word in words if word not in src.index]
     rows = [src.index[word] for word in found]
+    if not rows:
+        raise KeyError(f"At least one word to translate must be in the source vocabulary "
+                       f"({len(src.words)} words of {args.src}). Got {len(words)}, none of them "
+                       f"in it ({' '.join(words[:5])}), instead.")
     if oov:
         logger.warning("%d of %d words are not in the source vocabulary (%s): %s", len(oov),
                        len(words), args.src, " ".join(oov[:_report.REPORT_EXAMPLES]))
-    if not rows:
-        raise KeyError(f"None of the {len(words)} words is in the source vocabulary "
-                       f"({len(src.words)} words of {args.src}). Got {' '.join(words[:5])} "
-                       "instead.")
     topn = min(args.topn, len(tgt.words))
     with _timed(f"Translating {len(rows)} words ({args.retrieval})"):
         idx, scores = topk_neighbors(src.vectors, tgt.vectors, topn, method=args.retrieval,

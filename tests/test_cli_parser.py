@@ -80,6 +80,9 @@ def test_dictionary_flags():
 
 def test_identical_and_seed_dict_are_exclusive_and_one_is_required(capsys):
     assert _parse("align", "a", "b", "--seed-identical", "-o", "o").identical
+    assert _parse("align", "a", "b", "--seed", "identical", "-o", "o").identical is True
+    assert main(["align", "a", "b", "--seed", "other", "-o", "o"]) == EXIT_USAGE
+    assert "invalid choice" in capsys.readouterr().err
     assert main(["align", "a", "b", "--identical", "--seed-dict", "d", "-o", "o"]) == EXIT_USAGE
     assert "not allowed with" in capsys.readouterr().err
     assert main(["align", "a", "b", "-o", "o"]) == EXIT_USAGE

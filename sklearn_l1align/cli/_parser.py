@@ -98,6 +98,13 @@ def _max_rank(text):
     return value
 
 
+class _SeedAction(argparse.Action):
+    """``--seed identical``: the spelling of the issue tracker, stored as ``identical=True``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+
+
 def _add_spaces(parser, src_help, tgt_help):
     parser.add_argument("src", metavar="SRC", help=src_help)
     parser.add_argument("tgt", metavar="TGT", help=tgt_help)
@@ -189,6 +196,8 @@ def build_parser():
     seed.add_argument("--identical", "--seed-identical", dest="identical", action="store_true",
                       help="seed from the strings present in both vocabularies (VecMap's "
                            "--identical); the report gives their count")
+    seed.add_argument("--seed", choices=("identical",), action=_SeedAction, dest="identical",
+                      help="--seed identical is the same as --identical")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help=_OUTPUT_HELP)
     p.add_argument("--refine", choices=("none", "l1"), default="l1",
                    help="refinement after l2 (default: l1)")

@@ -10,8 +10,9 @@
     alone by more than noise (:func:`sklearn_l1align.model_selection.select_refinement`);
     the kept chain is then refitted on all the seed pairs. The summary and the report give
     each step's held-out score and whether it was kept or rejected. ``--no-validation``
-    applies the chain blind, every step kept. ``--identical`` (also ``--seed identical``) seeds from the
-    strings present in both vocabularies (VecMap's ``--identical``) and reports their count.
+    applies the chain blind, every step kept. ``--identical`` (also ``--seed identical``)
+    seeds from the strings present in both vocabularies (VecMap's ``--identical``) and
+    reports their count.
 ``l1align refine SRC TGT -o OUT``
     ℓ1 refinement (Peng, Lin & Stevenson 2021, Algorithm 1) of spaces already aligned.
 ``l1align evaluate SRC TGT --dict TEST``

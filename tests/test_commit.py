@@ -490,3 +490,37 @@ def test_next_run_removes_the_staging_folder_of_a_killed_run(tmp_path):
     # Nothing else hidden is left by the run itself.
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == sorted(
         [live.name, foreign.name])
+
+
+_CLI_WITH_SIGNAL_AT_RENAME = r"""
+import os, signal, sys
+from pathlib import Path
+sig = getattr(signal, sys.argv[1])
+real = os.replace
+calls = []
+def replace(src, dst):
+    if ".partial" in str(src) and ".previous" not in str(src):
+        calls.append(1)
+        if len(calls) == 2:  # between the renames of the outputs
+            os.kill(os.getpid(), sig)
+    return real(src, dst)
+os.replace = replace
+from sklearn_l1align.cli import main
+sys.argv = ["l1align"] + sys.argv[2:]
+sys.exit(main())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, status, says", [("SIGTERM", 143, "l1align: terminated"),
+                                               ("SIGINT", 130, "l1align: interrupted")])
+def test_cli_signal_during_the_commit_keeps_the_earlier_outputs(previous_run, sig, status, says):
+    folder = previous_run
+    before = _snapshot(folder)
+    cmd, env = _cli(folder, "--refine", "none", "-q")
+    done = subprocess.run([sys.executable, "-c", _CLI_WITH_SIGNAL_AT_RENAME, sig, *cmd[3:]], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == status, done.stderr
+    assert done.stderr.splitlines() == [done.stderr.splitlines()[-1]]
+    assert done.stderr.startswith(says)
+    assert _snapshot(folder) == before

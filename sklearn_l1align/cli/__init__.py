@@ -95,8 +95,8 @@ from ._parser import PROG, build_parser
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "build_parser",
-           "main", "output_paths"]
+__all__ = ["EXIT_FAILURE", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_TERMINATED", "EXIT_USAGE",
+           "build_parser", "main", "output_paths"]
 
 EXIT_OK = 0
 #: Any failure that is not the user's input: a disk error while writing, an internal error.
@@ -105,6 +105,8 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 #: 128 + SIGINT, the shell convention for a run stopped by Ctrl-C.
 EXIT_INTERRUPTED = 130
+#: SIGTERM (what ``timeout``, ``docker stop`` and Slurm send), as 128 + 15.
+EXIT_TERMINATED = 143
 
 #: Errors caused by the arguments or the input files.
 _INPUT_ERRORS = (ValueError, KeyError, FileNotFoundError, IsADirectoryError,
@@ -168,27 +170,46 @@ def _one_line(exc):
 
 
 class _SigintWatch:
-    """Note whether Ctrl-C arrived, even if a library turns the KeyboardInterrupt into another error.
+    """Turn Ctrl-C (SIGINT) and SIGTERM into one clean stop of the command.
 
-    (SciPy's VODE, for one, reports an exception raised in its right-hand side as a
-    ValueError.) Python's default handler is kept otherwise; an ignored SIGINT stays ignored.
+    The first of them raises ``KeyboardInterrupt`` (the solvers return their best map on
+    it, and the command then stops without writing; the output commit holds both back
+    while it moves files, see :class:`sklearn_l1align.io._atomic.StagedOutputs`). Later
+    ones are only noted, so that a second Ctrl-C during the clean-up cannot print a
+    traceback. ``seen`` and ``signum`` tell what arrived even if a library turned the
+    ``KeyboardInterrupt`` into another error (SciPy's VODE reports an exception raised in
+    its right-hand side as a ValueError). A signal whose handler is not Python's default
+    stays as it was (an ignored SIGINT stays ignored). With ``final`` (the ``l1align``
+    process itself), a stopped run keeps ignoring both signals until the process exits.
     """
+
+    def __init__(self, final=False):
+        self.final = final
 
     def __enter__(self):
         self.seen = False
-        self.previous = None
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self.previous = signal.signal(signal.SIGINT, self._handler)
+        self.signum = None
+        self.previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum, default in ((signal.SIGINT, signal.default_int_handler),
+                                    (signal.SIGTERM, signal.SIG_DFL)):
+                if signal.getsignal(signum) == default:
+                    self.previous[signum] = signal.signal(signum, self._handler)
         return self
 
     def _handler(self, signum, frame):
+        if self.seen:
+            return  # the stop asked for by the first signal is under way
         self.seen = True
+        self.signum = signum
+        # What the run warns from now on (a solver "returning the best map so far")
+        # describes a result that will not be written; _cli_logging restores the filters.
+        warnings.simplefilter("ignore")
         raise KeyboardInterrupt
 
     def __exit__(self, exc_type, exc, tb):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for signum, previous in self.previous.items():
+            signal.signal(signum, signal.SIG_IGN if self.final and self.seen else previous)
         return False
 
 
@@ -255,7 +276,8 @@ def main(argv=None):
     -------
     status : int
         0 on success, 2 for a usage or input error, 1 for any other failure, 130 when
-        interrupted. Errors print one line, ``l1align: error: ...``, to stderr.
+        interrupted (Ctrl-C), 143 when terminated (SIGTERM); earlier outputs are then
+        left as they were. Errors print one line, ``l1align: error: ...``, to stderr.
 
     See Also
     --------
@@ -286,6 +308,7 @@ def main(argv=None):
     2
     """
     parser = build_parser()
+    final = argv is None  # the l1align process itself, which ends when main returns
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parser.parse_args(argv)
@@ -296,20 +319,24 @@ def main(argv=None):
               f"Got {' '.join(args.normalize)} instead.", file=sys.stderr)
         return EXIT_USAGE
     args.argv = argv
-    with _cli_logging(args), show_progress(not args.quiet), _SigintWatch() as sigint:
+    with _cli_logging(args), show_progress(not args.quiet), _SigintWatch(final) as sigint:
         try:
             from ._commands import COMMANDS  # NumPy and the estimators load only now
 
             return COMMANDS[args.command](args)
         except KeyboardInterrupt:
-            return _interrupted()
+            return _interrupted(sigint.signum)
         except Exception as exc:
             if sigint.seen:  # Ctrl-C that a library turned into another exception
-                return _interrupted()
+                return _interrupted(sigint.signum)
             return _report_error(exc)
 
 
-def _interrupted():
+def _interrupted(signum=None):
+    """Print the one line for a stop by SIGINT (exit 130) or SIGTERM (exit 143)."""
+    if signum == signal.SIGTERM:
+        print(f"{PROG}: terminated (SIGTERM); no partial output was written.", file=sys.stderr)
+        return EXIT_TERMINATED
     print(f"{PROG}: interrupted; no partial output was written.", file=sys.stderr)
     return EXIT_INTERRUPTED
 

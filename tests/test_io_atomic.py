@@ -192,3 +192,14 @@ def test_output_must_not_be_an_input(tmp_path):
     (tmp_path / "sub").mkdir()
     with pytest.raises(ValueError, match="must not overwrite an input"):
         check_output_path(tmp_path / "sub" / ".." / "in.vec", inputs=[tmp_path / "in.vec"])
+
+
+def test_another_users_file_in_a_sticky_folder_is_found_up_front(tmp_path, monkeypatch):
+    folder = tmp_path / "sticky"
+    folder.mkdir()
+    folder.chmod(0o1777)
+    (folder / "report.json").write_text("someone else's")
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(folder).st_uid + 4242)
+    with pytest.raises(PermissionError, match="sticky folder.*owned by uid"):
+        check_output_path(folder / "report.json")
+    check_output_path(folder / "new.json")  # a new file is fine

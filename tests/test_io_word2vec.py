@@ -740,3 +740,12 @@ def test_progress_line_when_asked_on_a_terminal(tmp_path, monkeypatch, binary):
     assert terminal.getvalue() == ""  # silent by default
     read_word2vec(tmp_path / "e.vec", verbose=1)
     assert f"Reading e.vec: 100% ({len(WORDS)}/{len(WORDS)})" in terminal.getvalue()
+
+
+def test_socket_input_is_refused_by_name(tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "sock"))
+        with pytest.raises(ValueError, match="Got the socket '.*sock' instead"):
+            read_word2vec(tmp_path / "sock")

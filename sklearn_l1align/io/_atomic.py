@@ -98,6 +98,21 @@ def _unreplaceable_flags(path):
     return flags & (_FS_IMMUTABLE_FL | _FS_APPEND_FL)
 
 
+def _check_sticky(path, folder):
+    """In a sticky folder (``/tmp``), only the owner of a file (or of the folder) may replace it."""
+    if not hasattr(os, "geteuid"):  # pragma: no cover - not POSIX
+        return
+    user = os.geteuid()
+    folder_stat, file_stat = os.stat(folder), os.lstat(path)
+    if (folder_stat.st_mode & stat.S_ISVTX and user != 0
+            and user not in (file_stat.st_uid, folder_stat.st_uid)):
+        raise PermissionError(
+            f"An output in a sticky folder (such as /tmp) must be owned by the user "
+            f"replacing it. Got '{path}', owned by uid {file_stat.st_uid}, in '{folder}', "
+            "instead."
+        )
+
+
 def _kind_of(mode):
     for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
                        (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
@@ -195,6 +210,7 @@ def check_output_path(path, inputs=()):
                 f"An output must be a file that can be replaced. Got '{path}', which is "
                 "immutable or append-only (chattr +i / +a), instead."
             )
+        _check_sticky(path, folder)
     for given in inputs:
         if given is not None and Path(given).exists() and Path(given).resolve() == path.resolve():
             raise ValueError(f"An output must not overwrite an input. Got '{path}' as both instead.")

@@ -126,6 +126,9 @@ def reading(path):
         raise FileNotFoundError(f"No such file: '{path}'.") from None
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(f"Expected a file. Got the folder '{path}' instead.")
+    if stat.S_ISSOCK(mode):
+        raise ValueError(f"Expected a file, a FIFO or a device to read. Got the socket '{path}' "
+                         "instead.")
     with open(path, "rb", buffering=0) as raw:
         magic = _read_head(raw, len(_GZIP_MAGIC))
         source = io.BufferedReader(_Prefixed(magic, raw), buffer_size=1 << 20)

@@ -8,8 +8,9 @@ import numbers
 
 import numpy as np
 
-__all__ = ["check_cutoffs", "check_orthogonal", "check_pairs", "check_real", "check_same_dim",
-           "orthogonality_error"]
+from ._geometry import orthogonality_error
+
+__all__ = ["check_cutoffs", "check_orthogonal", "check_pairs", "check_real", "check_same_dim"]
 
 
 def check_real(X, name):
@@ -88,14 +89,6 @@ def check_pairs(pairs, n_src, n_tgt, *, name="pairs"):
             )
     arr = arr.astype(np.int64, copy=False)
     return arr
-
-
-def orthogonality_error(M):
-    """Return ``max|MᵀM − I|``, the paper's orthogonality measure (Eq. 8)."""
-    M = np.asarray(M, dtype=np.float64)
-    G = M.T @ M
-    G[np.diag_indices_from(G)] -= 1.0
-    return float(np.max(np.abs(G))) if G.size else 0.0
 
 
 def check_orthogonal(M, d, *, tol, name="initial"):

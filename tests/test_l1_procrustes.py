@@ -26,7 +26,7 @@ from sklearn_l1align import (
     StopReason,
 )
 from sklearn_l1align._objective import l1_loss
-from test_solvers import outlier_problem
+from _solver_helpers import outlier_problem
 
 FAST = StiefelFlowSolver(integrator="cayley")
 

@@ -22,7 +22,7 @@ from sklearn_l1align import (
     StopReason,
     normalize_embeddings,
 )
-from sklearn_l1align._flow import l1_loss
+from sklearn_l1align._objective import l1_loss
 from sklearn_l1align.metrics import bli_precision
 
 pytestmark = [requires_shared_data, pytest.mark.realdata]

@@ -14,16 +14,7 @@ from sklearn.utils.validation import check_array
 
 from . import _neighbors
 
-# The builder uses CSLS_K, DEFAULT_BATCH_SIZE and unit_rows; mean_topk_similarity and
-# topk_neighbors are re-exported while the other modules move to ``_neighbors`` (the lead
-# removes them).
-from ._neighbors import (  # noqa: F401
-    CSLS_K,
-    DEFAULT_BATCH_SIZE,
-    mean_topk_similarity,
-    topk_neighbors,
-    unit_rows,
-)
+from ._neighbors import CSLS_K, DEFAULT_BATCH_SIZE, unit_rows
 from ._validation import check_real, check_same_dim
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import logging
 import numbers
 import os
 import weakref
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from gensim.models import KeyedVectors
@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import (
 
 from . import _neighbors
 from . import io as _io
+from .io import DictionaryCoverage
 from ._base import pairs_fit_parameter
 from ._normalize import normalize_embeddings
 from ._validation import check_cutoffs
@@ -305,102 +306,15 @@ def normalize_keyed_vectors(kv, steps=("unit", "center", "unit")):
 # --------------------------------------------------------------------------- dictionaries
 
 
-@dataclass(frozen=True)
-class DictionaryCoverage:
-    """How much of a bilingual dictionary two vocabularies cover.
-
-    Attributes
-    ----------
-    n_pairs : int
-        Distinct ``(source, target)`` pairs given.
-    n_kept : int
-        Pairs whose two words are both in vocabulary.
-    n_dropped : int
-        Pairs dropped because a word is out of vocabulary (``n_pairs - n_kept``).
-    n_source_words : int
-        Distinct source words given.
-    n_source_covered : int
-        Source words with at least one kept pair: the queries of a BLI evaluation.
-    coverage : float
-        ``n_source_covered / n_source_words``, in ``[0, 1]``, the share of source words
-        that can be evaluated (what VecMap prints as coverage; MUSE drops the rest silently).
-    dropped : tuple of tuple of (str, str)
-        The dropped pairs, in input order.
-
-    See Also
-    --------
-    dictionary_to_pairs : Computes this report.
-    evaluate_bli : Returns it for the test dictionary.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_l1align.gensim import dictionary_to_pairs, keyed_vectors_from_arrays
-    >>> kv = keyed_vectors_from_arrays(["a", "b"], np.eye(2))
-    >>> _, report = dictionary_to_pairs([("a", "a"), ("c", "b")], kv, kv)
-    >>> report.coverage, report.dropped
-    (0.5, (('c', 'b'),))
-    """
-
-    n_pairs: int
-    n_kept: int
-    n_dropped: int
-    n_source_words: int
-    n_source_covered: int
-    coverage: float
-    dropped: tuple
-
-    def to_dict(self, max_dropped=None):
-        """Return the report as a JSON-serialisable dict.
-
-        Parameters
-        ----------
-        max_dropped : int or None, default=None
-            Keep at most this many dropped pairs (all when None).
-
-        Returns
-        -------
-        report : dict
-            The fields by name; ``dropped`` as a list of ``[source, target]`` lists.
-
-        See Also
-        --------
-        dataclasses.asdict : The same, without the cut.
-
-        Examples
-        --------
-        >>> from sklearn_l1align.gensim import DictionaryCoverage
-        >>> DictionaryCoverage(2, 1, 1, 2, 1, 0.5, (("x", "y"),)).to_dict()["dropped"]
-        [['x', 'y']]
-        """
-        report = asdict(self)
-        dropped = self.dropped if max_dropped is None else self.dropped[:max_dropped]
-        report["dropped"] = [list(pair) for pair in dropped]
-        return report
-
-
 def _word_pairs(dictionary, lowercase):
+    """The word pairs of a path or a sequence, lowercased on request; checked by ``io``."""
     if isinstance(dictionary, (str, os.PathLike)):
         return _io.read_dictionary(dictionary, lowercase=lowercase)
-    pairs = []
-    for i, pair in enumerate(dictionary):
-        if isinstance(pair, (str, bytes)) or len(pair) != 2:
-            raise ValueError(
-                "A dictionary must be a path or a sequence of (source, target) word pairs. "
-                f"Got {pair!r} at position {i} instead."
-            )
-        source, target = pair
-        for word in (source, target):
-            if not isinstance(word, str):
-                raise TypeError(
-                    "Dictionary words must be strings. Got "
-                    f"{word!r} ({type(word).__name__}) in {pair!r} at position {i} instead."
-                )
-        if lowercase:
-            source, target = source.lower(), target.lower()
-        pairs.append((source, target))
-    # Exact duplicates count once, as read_dictionary counts them.
-    return list(dict.fromkeys(pairs))
+    if not lowercase:
+        return dictionary
+    return [pair if isinstance(pair, (str, bytes))
+            else tuple(w.lower() if isinstance(w, str) else w for w in pair)
+            for pair in dictionary]
 
 
 @validate_params(
@@ -462,40 +376,7 @@ def dictionary_to_pairs(dictionary, kv_src, kv_tgt, *, lowercase=False):
     _check_kv(kv_src, "kv_src")
     _check_kv(kv_tgt, "kv_tgt")
     words = _word_pairs(dictionary, lowercase)
-    src_index, tgt_index = kv_src.key_to_index, kv_tgt.key_to_index
-    kept, dropped = [], []
-    for source, target in words:
-        i, j = src_index.get(source), tgt_index.get(target)
-        if i is None or j is None:
-            dropped.append((source, target))
-        else:
-            kept.append((i, j))
-    sources = {source for source, _ in words}
-    covered = {source for (source, target) in words
-               if source in src_index and target in tgt_index}
-    if not words:
-        raise ValueError("The dictionary is empty: at least one (source, target) word pair is "
-                         "needed. Got 0 pairs instead.")
-    if not kept:
-        examples = ", ".join(repr(p) for p in dropped[:_N_EXAMPLES])
-        raise ValueError(
-            "At least one dictionary pair must have both words in the vocabularies "
-            f"({len(kv_src.index_to_key)} source and {len(kv_tgt.index_to_key)} target words). "
-            f"Got {len(words)} pairs, all out of vocabulary (e.g. {examples}), instead. "
-            "Check the language order and the lowercasing."
-        )
-    report = DictionaryCoverage(
-        n_pairs=len(words), n_kept=len(kept), n_dropped=len(dropped),
-        n_source_words=len(sources), n_source_covered=len(covered),
-        coverage=len(covered) / len(sources), dropped=tuple(dropped),
-    )
-    logger.debug(
-        "Dictionary: kept %d of %d pairs, dropped %d with an out-of-vocabulary word; "
-        "%d of %d source words covered (%.1f%%).",
-        report.n_kept, report.n_pairs, report.n_dropped, report.n_source_covered,
-        report.n_source_words, 100 * report.coverage,
-    )
-    return np.asarray(kept, dtype=np.int64).reshape(-1, 2), report
+    return _io.dictionary_to_indices(words, kv_src.index_to_key, kv_tgt.index_to_key)
 
 
 # --------------------------------------------------------------------------- estimators

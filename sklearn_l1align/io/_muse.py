@@ -319,7 +319,7 @@ def dictionary_to_indices(word_pairs, src_words, tgt_words):
         n_source_words=len(sources), n_source_covered=len(covered),
         coverage=len(covered) / len(sources), dropped=tuple(dropped),
     )
-    logger.info(
+    logger.debug(
         "Dictionary: kept %d of %d pairs, dropped %d with an out-of-vocabulary word; "
         "%d of %d source words covered (%.1f%%).",
         coverage.n_kept, coverage.n_pairs, coverage.n_dropped, coverage.n_source_covered,

@@ -22,12 +22,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklearn_l1align
-from sklearn_l1align import L1ProcrustesAligner, StiefelFlowSolver
+from sklearn_l1align import L1ProcrustesAligner, ProcrustesAligner, StiefelFlowSolver
 
 from _helpers import planted_problem
 
 #: Constructor arguments for estimators whose defaults are too slow for the generic checks.
 _FAST_INSTANCES = {
+    # The checks' X and y are paired rows; say so, as the warning for an unpaired default asks.
+    "ProcrustesAligner": lambda: ProcrustesAligner(dictionary="paired"),
     # The Cayley integrator over a short horizon: the same code paths as the paper's VODE
     # flow, in milliseconds. "paired" because the checks' data is not two embedding spaces.
     "L1ProcrustesAligner": lambda: L1ProcrustesAligner(

@@ -64,7 +64,8 @@ dimension, which does not commute with rotations; it is not offered here.)
 **Exit status.**
 0 success; 2 usage or input error (bad arguments, missing or malformed files, a
 missing output folder, a dictionary with no word in vocabulary); 1 any other
-failure (e.g. a disk error while writing); 130 interrupted (Ctrl-C). Errors print a
+failure (e.g. a disk error while writing); 130 interrupted (Ctrl-C); 143 terminated
+(SIGTERM, as ``timeout``, ``docker stop`` and Slurm send). Errors print a
 one-line ``l1align: error: ...`` message to stderr, without a traceback (``-vv``
 adds the traceback of unexpected errors).
 

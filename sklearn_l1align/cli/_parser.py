@@ -178,7 +178,7 @@ def build_parser():
         description="l1-norm refinement of cross-lingual word embeddings (Peng, Lin & "
                     "Stevenson, NAACL 2021).",
         epilog="Exit status: 0 success, 2 usage or input error, 1 other failure, "
-               "130 interrupted.",
+               "130 interrupted (Ctrl-C), 143 terminated (SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -6,11 +6,14 @@ bookkeeping. A subclass implements one round, :meth:`_BaseAligner._fit_round`, t
 imbalanced-learn's samplers implement ``_fit_resample`` under a shared ``fit_resample``.
 """
 
+from __future__ import annotations
+
 import inspect
 import logging
 import math
 import numbers
 import warnings
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from sklearn.base import (
@@ -29,6 +32,12 @@ from ._logging import vlog
 from ._neighbors import topk_neighbors, unit_rows
 from ._validation import check_pairs, check_real, check_same_dim
 from .metrics import bli_precision
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+#: The aligner ``fit`` returns (itself), for type checkers.
+_AlignerT = TypeVar("_AlignerT", bound="_BaseAligner")
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +69,9 @@ def _check_target(y, X, estimator_name="This aligner"):
     return y.astype(X.dtype, copy=False) if X.dtype != y.dtype else y
 
 
-def holdout_source_words(pairs, fraction, random_state=None):
+def holdout_source_words(
+    pairs: ArrayLike, fraction: float, random_state: int | np.random.RandomState | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Split seed pairs into (fit, held-out) pairs by source word.
 
     All the pairs of a source word fall on the same side, so a held-out word is never
@@ -104,7 +115,7 @@ def holdout_source_words(pairs, fraction, random_state=None):
     return pairs[~mask], pairs[mask]
 
 
-def significant_gain(hits_new, hits_base, tol=1.0):
+def significant_gain(hits_new: ArrayLike, hits_base: ArrayLike, tol: float = 1.0) -> bool:
     """Whether ``hits_new`` beats ``hits_base`` by more than noise, query by query.
 
     A paired comparison on the same held-out queries: ``b`` queries are hits only for
@@ -148,7 +159,8 @@ def significant_gain(hits_new, hits_base, tol=1.0):
     return b > c and (b - c) > tol * math.sqrt(b + c)
 
 
-def mean_csls_cosine(X_mapped, y, *, n_queries=UNSUPERVISED_QUERIES, csls_k=10):
+def mean_csls_cosine(X_mapped: ArrayLike, y: ArrayLike, *, n_queries: int = UNSUPERVISED_QUERIES,
+                     csls_k: int = 10) -> float:
     """Compute MUSE's unsupervised model-selection criterion.
 
     The mean cosine between the ``n_queries`` first (most frequent) source words and
@@ -266,7 +278,8 @@ class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         """Subclass hook: store the per-round ``info`` dicts of the final run as attributes."""
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, pairs=None, *, validation_pairs=None):
+    def fit(self: _AlignerT, X: ArrayLike, y: ArrayLike, pairs: ArrayLike | None = None, *,
+            validation_pairs: ArrayLike | None = None) -> _AlignerT:
         """Fit the orthogonal map.
 
         Parameters
@@ -432,7 +445,7 @@ class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return maps, infos
 
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map source vectors into the target space.
 
         Parameters
@@ -449,7 +462,7 @@ class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = validate_data(self, check_real(X, "X"), dtype=[np.float64, np.float32], reset=False)
         return X @ self.rotation_.astype(X.dtype, copy=False)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map target-space vectors back into the source space.
 
         Parameters
@@ -467,7 +480,8 @@ class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         check_same_dim(X, self.rotation_, names=("X", "rotation_"))
         return X @ self.rotation_.T.astype(X.dtype, copy=False)
 
-    def score(self, X, y, sample_weight=None, *, pairs=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: None = None, *,
+              pairs: ArrayLike | None = None) -> float:
         """CSLS-10 precision@1, by retrieval over the rows of ``y``.
 
         With ``pairs``, this is full-vocabulary BLI: ``X`` and ``y`` are the whole source

@@ -4,8 +4,11 @@ The neighbour search itself (blocks, CSLS scores, both-ways argmaxes) lives in
 :mod:`sklearn_l1align._neighbors`; this module turns its two argmax lists into pairs.
 """
 
+from __future__ import annotations
+
 import logging
 import numbers
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -16,6 +19,10 @@ from . import _neighbors
 
 from ._neighbors import CSLS_K, DEFAULT_BATCH_SIZE, unit_rows
 from ._validation import check_real, check_same_dim
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +91,10 @@ class CSLSDictionaryBuilder(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, method="csls", k=CSLS_K, direction="mutual", max_rank=10000,
-                 batch_size=DEFAULT_BATCH_SIZE, verbose=0):
+    def __init__(self, method: Literal["csls", "nn"] = "csls", k: int = CSLS_K,
+                 direction: Literal["mutual", "s2t", "t2s", "union"] = "mutual",
+                 max_rank: int | None = 10000, batch_size: int = DEFAULT_BATCH_SIZE,
+                 verbose: int = 0) -> None:
         self.method = method
         self.k = k
         self.direction = direction
@@ -93,7 +102,7 @@ class CSLSDictionaryBuilder(BaseEstimator):
         self.batch_size = batch_size
         self.verbose = verbose
 
-    def build(self, X_src, X_tgt):
+    def build(self, X_src: ArrayLike, X_tgt: ArrayLike) -> NDArray[np.int64]:
         """Return the induced dictionary as source/target row indices.
 
         Parameters

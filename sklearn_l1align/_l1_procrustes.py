@@ -1,6 +1,9 @@
 """ℓ1 orthogonal Procrustes refinement (Peng, Lin & Stevenson 2021, Algorithm 1)."""
 
+from __future__ import annotations
+
 import time
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.base import clone
@@ -134,9 +137,13 @@ class L1ProcrustesAligner(_BaseAligner):
     #: ortho_tol (1e-5) of the manifold; anything far beyond is a broken solver.
     _ORTHO_ACCEPT = 1e-3
 
-    def __init__(self, dictionary=None, solver=None, n_refinements=0, *, validation=None,
-                 validation_tol=1.0, refinement_dictionary="induced", random_state=None,
-                 verbose=0):
+    def __init__(self, dictionary: CSLSDictionaryBuilder | Literal["paired"] | None = None,
+                 solver: Any = None, n_refinements: int = 0, *,
+                 validation: float | Literal["unsupervised"] | None = None,
+                 validation_tol: float = 1.0,
+                 refinement_dictionary: Literal["induced", "seed+induced"] = "induced",
+                 random_state: int | np.random.RandomState | None = None,
+                 verbose: int = 0) -> None:
         self.dictionary = dictionary
         self.solver = solver
         self.n_refinements = n_refinements

@@ -24,8 +24,11 @@ The block products choose their BLAS thread count by measuring the first blocks
 same float32 numbers, so results do not depend on it.
 """
 
+from __future__ import annotations
+
 import logging
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
@@ -34,6 +37,10 @@ from sklearn.utils.validation import check_array
 from ._progress import Progress
 from ._threads import FastestBlasThreads
 from ._validation import check_same_dim
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
 
 logger = logging.getLogger(__name__)
 
@@ -475,7 +482,8 @@ def topk_means(Xs, Xt, k, batch_size=DEFAULT_BATCH_SIZE, *, need_src=True, need_
     },
     prefer_skip_nested_validation=True,
 )
-def mean_topk_similarity(X, Y, k=CSLS_K, *, batch_size=DEFAULT_BATCH_SIZE):
+def mean_topk_similarity(X: ArrayLike, Y: ArrayLike, k: int = CSLS_K, *,
+                         batch_size: int = DEFAULT_BATCH_SIZE) -> NDArray[np.floating]:
     """Mean cosine similarity of each row of ``X`` to its ``k`` nearest rows of ``Y``.
 
     This is CSLS's neighbourhood term: ``r_T(x)`` when ``X`` holds mapped source

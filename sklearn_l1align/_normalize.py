@@ -1,5 +1,10 @@
 """Embedding normalisation as in VecMap and MUSE: unit length, mean centring, and chains of them."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -11,6 +16,10 @@ from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._neighbors import unit_rows
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
 
 __all__ = ["EmbeddingNormalizer", "normalize_embeddings"]
 
@@ -70,7 +79,8 @@ def _run(X, steps, means=None, stds=None):
 
 @validate_params({"X": ["array-like"], "steps": [str, tuple, list], "copy": ["boolean"]},
                  prefer_skip_nested_validation=True)
-def normalize_embeddings(X, steps=("unit", "center", "unit"), *, copy=True):
+def normalize_embeddings(X: ArrayLike, steps: Sequence[str] = ("unit", "center", "unit"), *,
+                         copy: bool = True) -> NDArray[np.floating]:
     """Normalise an embedding matrix with a chain of VecMap/MUSE steps.
 
     Parameters
@@ -172,12 +182,13 @@ class EmbeddingNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
 
     _parameter_constraints = {"steps": [tuple, list, str], "copy": ["boolean"]}
 
-    def __init__(self, steps=("unit", "center", "unit"), copy=True):
+    def __init__(self, steps: Sequence[str] = ("unit", "center", "unit"),
+                 copy: bool = True) -> None:
         self.steps = steps
         self.copy = copy
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: None = None) -> EmbeddingNormalizer:
         """Learn the centring statistics of ``X``.
 
         Parameters
@@ -196,7 +207,7 @@ class EmbeddingNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: ArrayLike, y: None = None) -> NDArray[np.floating]:
         """Learn the centring statistics of ``X`` and normalise it, in one run of the chain.
 
         Parameters
@@ -216,7 +227,7 @@ class EmbeddingNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
         X, self.means_, self.stds_ = _run(_writeable(X), steps)
         return X
 
-    def transform(self, X, copy=None):
+    def transform(self, X: ArrayLike, copy: bool | None = None) -> NDArray[np.floating]:
         """Apply the normalisation chain with the fitted statistics.
 
         Parameters

@@ -1,14 +1,24 @@
 """ℓ2 orthogonal Procrustes: the closed-form baseline and MUSE-style self-learning."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
 import numpy as np
 
 from ._base import _BaseAligner
 from ._geometry import polar
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+    from ._dictionary import CSLSDictionaryBuilder
+
+
 __all__ = ["ProcrustesAligner", "procrustes_rotation"]
 
 
-def procrustes_rotation(A, B):
+def procrustes_rotation(A: ArrayLike, B: ArrayLike) -> NDArray[np.floating]:
     """Solve ``min_{M orthogonal} ||AM − B||_F``: ``M = U Vᵀ`` from the SVD ``AᵀB = U Σ Vᵀ``.
 
     Parameters
@@ -125,8 +135,13 @@ class ProcrustesAligner(_BaseAligner):
     True
     """
 
-    def __init__(self, dictionary=None, n_refinements=0, *, validation=None, validation_tol=1.0,
-                 refinement_dictionary="induced", random_state=None, verbose=0):
+    def __init__(self, dictionary: CSLSDictionaryBuilder | Literal["paired"] | None = None,
+                 n_refinements: int = 0, *,
+                 validation: float | Literal["unsupervised"] | None = None,
+                 validation_tol: float = 1.0,
+                 refinement_dictionary: Literal["induced", "seed+induced"] = "induced",
+                 random_state: int | np.random.RandomState | None = None,
+                 verbose: int = 0) -> None:
         self.dictionary = dictionary
         self.n_refinements = n_refinements
         self.validation = validation

@@ -14,11 +14,15 @@ pickle-free ``.npz`` that cannot run code when loaded, and apply it with
 files can run arbitrary code when loaded: never load one from an untrusted source.
 """
 
+from __future__ import annotations
+
 import logging
 import numbers
 import os
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from gensim.models import KeyedVectors
@@ -36,6 +40,10 @@ from ._base import pairs_fit_parameter
 from ._normalize import normalize_embeddings
 from ._validation import check_cutoffs
 from .metrics import bli_precision
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +100,8 @@ def _read_only(array):
 
 @validate_params({"words": ["array-like"], "vectors": ["array-like"], "dtype": "no_validation"},
                  prefer_skip_nested_validation=True)
-def keyed_vectors_from_arrays(words, vectors, *, dtype=np.float32):
+def keyed_vectors_from_arrays(words: Sequence[str], vectors: ArrayLike, *,
+                              dtype: DTypeLike = np.float32) -> KeyedVectors:
     """Build a new ``KeyedVectors`` from words and a matrix, keeping their order.
 
     Parameters
@@ -169,7 +178,7 @@ def _with_vectors(kv, vectors):
 
 
 @validate_params({"path": [str, os.PathLike]}, prefer_skip_nested_validation=True)
-def read_keyed_vectors(path, **read_word2vec_kwargs):
+def read_keyed_vectors(path: str | os.PathLike, **read_word2vec_kwargs: Any) -> KeyedVectors:
     """Read a word2vec text or binary file into a new ``KeyedVectors``.
 
     A thin layer over :func:`sklearn_l1align.io.read_word2vec`, whose errors name the
@@ -222,7 +231,7 @@ def read_keyed_vectors(path, **read_word2vec_kwargs):
 
 @validate_params({"kv": [KeyedVectors], "path": [str, os.PathLike], "binary": ["boolean"]},
                  prefer_skip_nested_validation=True)
-def write_keyed_vectors(kv, path, binary=False):
+def write_keyed_vectors(kv: KeyedVectors, path: str | os.PathLike, binary: bool = False) -> None:
     """Write ``KeyedVectors`` to a word2vec text or binary file, atomically.
 
     The file appears at ``path`` only once it is complete: an error or an interrupt
@@ -266,7 +275,8 @@ def write_keyed_vectors(kv, path, binary=False):
 
 
 @validate_params({"kv": [KeyedVectors], "steps": [str, tuple, list]}, prefer_skip_nested_validation=True)
-def normalize_keyed_vectors(kv, steps=("unit", "center", "unit")):
+def normalize_keyed_vectors(kv: KeyedVectors,
+                            steps: Sequence[str] = ("unit", "center", "unit")) -> KeyedVectors:
     """Normalise ``KeyedVectors`` with a chain of VecMap/MUSE steps, as a new object.
 
     Parameters
@@ -322,7 +332,10 @@ def _word_pairs(dictionary, lowercase):
      "lowercase": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def dictionary_to_pairs(dictionary, kv_src, kv_tgt, *, lowercase=False):
+def dictionary_to_pairs(
+    dictionary: str | os.PathLike | Sequence[tuple[str, str]], kv_src: KeyedVectors,
+    kv_tgt: KeyedVectors, *, lowercase: bool = False,
+) -> tuple[NDArray[np.int64], DictionaryCoverage]:
     """Turn a bilingual dictionary into row-index pairs of two ``KeyedVectors``.
 
     Pairs with an out-of-vocabulary (OOV) word are dropped, as MUSE drops them, and
@@ -400,7 +413,10 @@ def _seed_pairs(seed_dictionary, kv_src, kv_tgt):
      "estimator": [HasMethods(["fit", "transform"])], "seed_dictionary": "no_validation"},
     prefer_skip_nested_validation=True,
 )
-def align(kv_src, kv_tgt, estimator, seed_dictionary=None):
+def align(
+    kv_src: KeyedVectors, kv_tgt: KeyedVectors, estimator: Any,
+    seed_dictionary: str | os.PathLike | Sequence[tuple[str, str]] | ArrayLike | None = None,
+) -> KeyedVectors:
     """Fit an aligner (or a Pipeline of them) on two spaces and map the source space.
 
     Parameters
@@ -488,7 +504,7 @@ def align(kv_src, kv_tgt, estimator, seed_dictionary=None):
 
 @validate_params({"kv": [KeyedVectors], "estimator": [HasMethods(["transform"]), "array-like"]},
                  prefer_skip_nested_validation=True)
-def transform_keyed_vectors(kv, estimator):
+def transform_keyed_vectors(kv: KeyedVectors, estimator: Any) -> KeyedVectors:
     """Map ``KeyedVectors`` with a fitted estimator or a mapping matrix, as a new object.
 
     Parameters
@@ -600,7 +616,7 @@ def _csls_target_term(kv_src_mapped, kv_tgt, X, Y, csls_k):
     return r
 
 
-def clear_translation_cache():
+def clear_translation_cache() -> None:
     """Forget the CSLS terms :func:`translate` keeps per pair of spaces.
 
     Needed only after changing a space's ``vectors`` in place: replacing the array, or
@@ -629,7 +645,9 @@ def clear_translation_cache():
     },
     prefer_skip_nested_validation=True,
 )
-def translate(words, kv_src_mapped, kv_tgt, topn=5, method="csls", csls_k=_neighbors.CSLS_K):
+def translate(words: str | Sequence[str], kv_src_mapped: KeyedVectors, kv_tgt: KeyedVectors,
+              topn: int = 5, method: Literal["csls", "nn"] = "csls",
+              csls_k: int = _neighbors.CSLS_K) -> dict[str, list[tuple[str, float]]]:
     """Translate source words: their ``topn`` target words with scores, best first.
 
     Like gensim's ``most_similar``, each word gets a list of ``(word, score)`` pairs,
@@ -719,8 +737,11 @@ def translate(words, kv_src_mapped, kv_tgt, topn=5, method="csls", csls_k=_neigh
     },
     prefer_skip_nested_validation=True,
 )
-def evaluate_bli(kv_src_mapped, kv_tgt, test_dictionary, *, ks=(1, 5, 10),
-                 methods=("nn", "csls"), csls_k=_neighbors.CSLS_K, lowercase=False, verbose=0):
+def evaluate_bli(kv_src_mapped: KeyedVectors, kv_tgt: KeyedVectors,
+                 test_dictionary: str | os.PathLike | Sequence[tuple[str, str]], *,
+                 ks: Sequence[int] = (1, 5, 10), methods: Sequence[str] = ("nn", "csls"),
+                 csls_k: int = _neighbors.CSLS_K, lowercase: bool = False,
+                 verbose: int = 0) -> dict[str, Any]:
     """BLI precision@k of two aligned ``KeyedVectors`` against a test dictionary.
 
     Follows MUSE's word-translation convention (see ``convention`` in the result):

@@ -22,8 +22,11 @@ The functions here take index pairs, so OOV handling happens before they are
 called: :mod:`sklearn_l1align.gensim` reports the dropped pairs and coverage.
 """
 
+from __future__ import annotations
+
 import numbers
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 from scipy.stats import binomtest
@@ -40,6 +43,10 @@ from ._neighbors import (
 )
 from ._progress import Progress
 from ._validation import check_cutoffs, check_pairs, check_real, check_same_dim
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 
 __all__ = ["BLIResult", "bli_mrr", "bli_precision", "mcnemar_test"]
 
@@ -110,8 +117,10 @@ def _check_inputs(X_src, X_tgt, pairs):
     },
     prefer_skip_nested_validation=True,
 )
-def bli_precision(X_src, X_tgt, pairs, *, k=(1, 5, 10), method="csls", csls_k=CSLS_K,
-                  batch_size=DEFAULT_BATCH_SIZE, verbose=0):
+def bli_precision(X_src: ArrayLike, X_tgt: ArrayLike, pairs: ArrayLike, *,
+                  k: int | Sequence[int] = (1, 5, 10), method: Literal["csls", "nn"] = "csls",
+                  csls_k: int = CSLS_K, batch_size: int = DEFAULT_BATCH_SIZE,
+                  verbose: int = 0) -> BLIResult:
     """BLI precision@k with the MUSE word-translation convention.
 
     Each unique source word of ``pairs`` is a query. Its mapped vector retrieves
@@ -188,8 +197,9 @@ def bli_precision(X_src, X_tgt, pairs, *, k=(1, 5, 10), method="csls", csls_k=CS
     },
     prefer_skip_nested_validation=True,
 )
-def bli_mrr(X_src, X_tgt, pairs, *, method="nn", csls_k=CSLS_K, n_oov=0,
-            batch_size=DEFAULT_BATCH_SIZE, verbose=0):
+def bli_mrr(X_src: ArrayLike, X_tgt: ArrayLike, pairs: ArrayLike, *,
+            method: Literal["nn", "csls"] = "nn", csls_k: int = CSLS_K, n_oov: int = 0,
+            batch_size: int = DEFAULT_BATCH_SIZE, verbose: int = 0) -> float:
     """Mean reciprocal rank of the gold translation (xling-eval convention).
 
     Each unique source word is a query; its rank is the 1-based position of its
@@ -253,7 +263,7 @@ def bli_mrr(X_src, X_tgt, pairs, *, method="nn", csls_k=CSLS_K, n_oov=0,
     return float(rr.sum() / (len(queries) + n_oov))
 
 
-def mcnemar_test(hits_a, hits_b):
+def mcnemar_test(hits_a: ArrayLike, hits_b: ArrayLike) -> float:
     """Exact two-sided McNemar test for paired hit/miss outcomes.
 
     Parameters

@@ -19,9 +19,13 @@ Two tools, one rule.
   than noise (:func:`significant_gain`), and refit the kept chain on all the seed pairs.
 """
 
+from __future__ import annotations
+
 import logging
 import numbers
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
@@ -49,6 +53,10 @@ from ._procrustes import ProcrustesAligner
 from ._solvers import StiefelFlowSolver
 from ._validation import check_pairs, check_real, check_same_dim
 from .metrics import bli_mrr, bli_precision, mcnemar_test
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +113,7 @@ class Vocabularies:
     (True, False)
     """
 
-    def __init__(self, X_src, X_tgt):
+    def __init__(self, X_src: ArrayLike, X_tgt: ArrayLike) -> None:
         X_src = check_array(check_real(X_src, "X_src"), dtype=[np.float64, np.float32],
                             input_name="X_src")
         X_tgt = check_array(check_real(X_tgt, "X_tgt"), dtype=[np.float64, np.float32],
@@ -125,7 +133,7 @@ class Vocabularies:
         return f"Vocabularies(X_src={self.X_src.shape}, X_tgt={self.X_tgt.shape})"
 
 
-def source_word_groups(pairs):
+def source_word_groups(pairs: ArrayLike) -> NDArray[np.integer]:
     """Group labels for seed pairs: the source row, so all pairs of a word share a group.
 
     Pass them as ``groups=`` to :class:`~sklearn.model_selection.GroupKFold` with the pairs
@@ -196,14 +204,15 @@ class SeedWordKFold(BaseCrossValidator):
     [[0, 1], [2], [3]]
     """
 
-    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+    def __init__(self, n_splits: int = 5, *, shuffle: bool = True,
+                 random_state: int | np.random.RandomState | None = None) -> None:
         if not isinstance(n_splits, numbers.Integral) or n_splits < 2:
             raise ValueError(f"n_splits must be an integer >= 2. Got {n_splits!r} instead.")
         self.n_splits = int(n_splits)
         self.shuffle = shuffle
         self.random_state = random_state
 
-    def get_n_splits(self, X=None, y=None, groups=None):
+    def get_n_splits(self, X: object = None, y: object = None, groups: object = None) -> int:
         """Number of folds.
 
         Parameters
@@ -306,8 +315,10 @@ class VocabularyAligner(MetaEstimatorMixin, BaseEstimator):
         "csls_k": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, estimator, vocabularies, *, retrieval="csls", metric="precision", k=1,
-                 csls_k=10):
+    def __init__(self, estimator: Any, vocabularies: Vocabularies, *,
+                 retrieval: Literal["csls", "nn"] = "csls",
+                 metric: Literal["precision", "mrr"] = "precision", k: int = 1,
+                 csls_k: int = 10) -> None:
         self.estimator = estimator
         self.vocabularies = vocabularies
         self.retrieval = retrieval
@@ -319,7 +330,7 @@ class VocabularyAligner(MetaEstimatorMixin, BaseEstimator):
         V = self.vocabularies
         return check_pairs(_as_pairs(X), V.X_src.shape[0], V.X_tgt.shape[0], name="X")
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: None = None) -> VocabularyAligner:
         """Fit the inner estimator on the full vocabularies with these seed pairs.
 
         Parameters
@@ -347,7 +358,7 @@ class VocabularyAligner(MetaEstimatorMixin, BaseEstimator):
         self.estimator_ = estimator.fit(V.X_src, V.X_tgt, **{parameter: pairs})
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map source vectors with the fitted inner estimator.
 
         Parameters
@@ -375,7 +386,7 @@ class VocabularyAligner(MetaEstimatorMixin, BaseEstimator):
                 M = R if M is None else M @ R
         return M
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: None = None) -> float:
         """Full-vocabulary BLI of the source words of ``X``.
 
         Parameters
@@ -406,7 +417,9 @@ class VocabularyAligner(MetaEstimatorMixin, BaseEstimator):
     },
     prefer_skip_nested_validation=True,
 )
-def make_bli_scorer(*, retrieval="csls", metric="precision", k=1, csls_k=10):
+def make_bli_scorer(*, retrieval: Literal["csls", "nn"] = "csls",
+                    metric: Literal["precision", "mrr"] = "precision", k: int = 1,
+                    csls_k: int = 10) -> Callable[..., float]:
     """A ``scoring=`` callable for :class:`VocabularyAligner`: full-vocabulary BLI.
 
     Parameters
@@ -444,7 +457,7 @@ def make_bli_scorer(*, retrieval="csls", metric="precision", k=1, csls_k=10):
     return scorer
 
 
-def prefer_baseline(baseline=0, tol=1.0):
+def prefer_baseline(baseline: int = 0, tol: float = 1.0) -> Callable[[dict[str, Any]], int]:
     """A ``refit=`` rule for GridSearchCV: the baseline unless a candidate beats it beyond noise.
 
     GridSearchCV's default picks the best mean CV score, and differences between
@@ -505,7 +518,8 @@ def prefer_baseline(baseline=0, tol=1.0):
 
 
 # --------------------------------------------------------------------------- select_refinement
-def default_candidates(solver=None, *, l2_rounds=10, l1_rounds=2, seed_union=False):
+def default_candidates(solver: Any = None, *, l2_rounds: int = 10, l1_rounds: int = 2,
+                       seed_union: bool = False) -> dict[str, list[Any]]:
     """The default refinement chains that :func:`select_refinement` compares with the ℓ2 base.
 
     Each chain is a list of unfitted aligners applied in turn to the space the previous
@@ -614,7 +628,9 @@ class RefinementSelection:
     ('l2', 6)
     """
 
-    def __init__(self, rotation, kept, steps, split, times, settings):
+    def __init__(self, rotation: NDArray[np.floating], kept: str, steps: list[dict[str, Any]],
+                 split: tuple[int, ...], times: tuple[float, ...],
+                 settings: dict[str, Any]) -> None:
         self.rotation_ = rotation
         self.kept = kept
         self.steps = steps
@@ -622,7 +638,7 @@ class RefinementSelection:
         self.refit_seconds, self.total_seconds = times
         self.settings = settings
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map source vectors: ``X @ rotation_``.
 
         Parameters
@@ -638,7 +654,7 @@ class RefinementSelection:
         X = np.asarray(X)
         return X @ self.rotation_.astype(X.dtype, copy=False)
 
-    def report(self):
+    def report(self) -> dict[str, Any]:
         """A JSON-able dict: settings, split, per-step held-out scores and flags, times.
 
         Returns
@@ -661,7 +677,9 @@ class RefinementSelection:
         return f"RefinementSelection(kept={self.kept!r}, steps={len(self.steps)})"
 
 
-def apply_chain(X_src, X_tgt, chain, rotation=None, *, seed_pairs=None, on_step=None):
+def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
+                rotation: ArrayLike | None = None, *, seed_pairs: ArrayLike | None = None,
+                on_step: Callable[..., object] | None = None) -> list[NDArray[np.floating]]:
     """Apply a refinement chain from ``rotation``; return the composed map after each step.
 
     Step ``i`` is a clone of ``chain[i]`` fitted on ``X_src @ M`` (``M`` the map so far)
@@ -732,9 +750,12 @@ def apply_chain(X_src, X_tgt, chain, rotation=None, *, seed_pairs=None, on_step=
     },
     prefer_skip_nested_validation=True,
 )
-def select_refinement(X_src, X_tgt, seed_pairs, candidates=None, *, validation=0.2,
-                      validation_pairs=None, validation_tol=1.0, record_unsupervised=False,
-                      random_state=0, verbose=0):
+def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
+                      candidates: dict[str, list[Any]] | None = None, *,
+                      validation: float = 0.2, validation_pairs: ArrayLike | None = None,
+                      validation_tol: float = 1.0, record_unsupervised: bool = False,
+                      random_state: int | np.random.RandomState | None = 0,
+                      verbose: int = 0) -> RefinementSelection:
     """Refine an ℓ2 alignment only where held-out seed pairs show that it helps.
 
     1. Split the seed pairs by source word: ``validation`` of the words are held out

@@ -1,7 +1,10 @@
 """Align several language pairs in parallel through joblib, locally or on a cluster."""
 
+from __future__ import annotations
+
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -66,7 +69,9 @@ def _fit_one(estimator, X_src, X_tgt, pairs, parameter):
     return estimator.fit(X_src, X_tgt, **fit_params)
 
 
-def align_many(tasks, estimator, *, n_jobs=None, backend=None, verbose=0):
+def align_many(tasks: Iterable[Sequence[Any] | Mapping[str, Any]], estimator: Any, *,
+               n_jobs: int | None = None, backend: str | None = None,
+               verbose: int = 0) -> list[Any]:
     """Fit a clone of ``estimator`` on each of several language pairs, in parallel.
 
     Each task is fitted by a fresh :func:`sklearn.base.clone` of ``estimator`` in a

@@ -5,9 +5,13 @@ paper does, or with a structure-preserving Cayley (Lie–Euler) scheme that keep
 orthogonal to rounding error.
 """
 
+from __future__ import annotations
+
 import logging
 import numbers
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy.integrate import ode
@@ -26,6 +30,12 @@ from ._result import (
     gemm_copy,
     initial_map,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._result import SolverResult
+
 
 logger = logging.getLogger(__name__)
 
@@ -172,10 +182,13 @@ class StiefelFlowSolver(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, alpha=1e8, step=1e-6, max_time=5e-3, atol=1e-7, rtol=1e-5,
-                 method="bdf", order=15, nsteps=500, gemm_dtype="float32", integrator="vode",
-                 cayley_step=5e-5,
-                 ortho_tol=1e-5, min_decrease=5e-3, time_budget=None, verbose=0):
+    def __init__(self, alpha: float = 1e8, step: float = 1e-6, max_time: float = 5e-3,
+                 atol: float = 1e-7, rtol: float = 1e-5, method: Literal["bdf", "adams"] = "bdf",
+                 order: int = 15, nsteps: int = 500,
+                 gemm_dtype: Literal["float32", "float64"] = "float32",
+                 integrator: Literal["vode", "cayley"] = "vode", cayley_step: float = 5e-5,
+                 ortho_tol: float = 1e-5, min_decrease: float | None = 5e-3,
+                 time_budget: float | None = None, verbose: int = 0) -> None:
         self.alpha = alpha
         self.step = step
         self.max_time = max_time
@@ -192,7 +205,8 @@ class StiefelFlowSolver(BaseEstimator):
         self.time_budget = time_budget
         self.verbose = verbose
 
-    def solve(self, A, B, initial=None, callback=None):
+    def solve(self, A: ArrayLike, B: ArrayLike, initial: ArrayLike | None = None,
+              callback: Callable[..., object] | None = None) -> SolverResult:
         """Minimise ``||AM − B||_1`` over orthogonal ``M`` by following the flow.
 
         Parameters

@@ -18,8 +18,12 @@ All three run their whole loop on one BLAS thread, and their ``Aᵀ(·)`` produc
 loss that decides acceptance, stays in float64, and every loss is summed in float64.
 """
 
+from __future__ import annotations
+
 import logging
 import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -46,6 +50,12 @@ from ._result import (
     gemm_copy,
     initial_map,
 )
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from ._result import SolverResult
+
 
 logger = logging.getLogger(__name__)
 
@@ -188,8 +198,9 @@ class RiemannianSubgradientSolver(BaseEstimator):
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, init_angle=0.02, min_angle=1e-4, max_iter=300, ortho_tol=1e-5,
-                 gemm_dtype="float32", time_budget=None, verbose=0):
+    def __init__(self, init_angle: float = 0.02, min_angle: float = 1e-4, max_iter: int = 300,
+                 ortho_tol: float = 1e-5, gemm_dtype: Literal["float32", "float64"] = "float32",
+                 time_budget: float | None = None, verbose: int = 0) -> None:
         self.init_angle = init_angle
         self.min_angle = min_angle
         self.max_iter = max_iter
@@ -198,7 +209,8 @@ class RiemannianSubgradientSolver(BaseEstimator):
         self.time_budget = time_budget
         self.verbose = verbose
 
-    def solve(self, A, B, initial=None, callback=None):
+    def solve(self, A: ArrayLike, B: ArrayLike, initial: ArrayLike | None = None,
+              callback: Callable[..., object] | None = None) -> SolverResult:
         """Minimise ``||AM − B||_1`` over orthogonal ``M``.
 
         Parameters
@@ -310,9 +322,12 @@ class HuberContinuationSolver(BaseEstimator):
     #: Armijo constant, backtracking factor and Zhang–Hager averaging weight (Wen & Yin 2013).
     _RHO, _DELTA, _ETA = 1e-4, 0.2, 0.85
 
-    def __init__(self, init_angle=0.02, min_angle=1e-4, subgradient_iter=30, n_stages=5,
-                 stage_iter=40, mu_factor=4.0, gtol=1e-3, ortho_tol=1e-5, gemm_dtype="float32",
-                 time_budget=None, verbose=0):
+    def __init__(self, init_angle: float = 0.02, min_angle: float = 1e-4,
+                 subgradient_iter: int = 30, n_stages: int = 5, stage_iter: int = 40,
+                 mu_factor: float = 4.0, gtol: float = 1e-3, ortho_tol: float = 1e-5,
+                 gemm_dtype: Literal["float32", "float64"] = "float32",
+                 time_budget: float | None = None,
+                 verbose: int = 0) -> None:
         self.init_angle = init_angle
         self.min_angle = min_angle
         self.subgradient_iter = subgradient_iter
@@ -325,7 +340,8 @@ class HuberContinuationSolver(BaseEstimator):
         self.time_budget = time_budget
         self.verbose = verbose
 
-    def solve(self, A, B, initial=None, callback=None):
+    def solve(self, A: ArrayLike, B: ArrayLike, initial: ArrayLike | None = None,
+              callback: Callable[..., object] | None = None) -> SolverResult:
         """Minimise ``||AM − B||_1`` over orthogonal ``M``.
 
         Parameters
@@ -495,8 +511,11 @@ class ADMMSolver(BaseEstimator):
         **_COMMON_CONSTRAINTS,
     }
 
-    def __init__(self, rho=None, rho_growth=1.02, tol=1e-6, window=10, max_iter=1000,
-                 ortho_tol=1e-5, gemm_dtype="float32", time_budget=None, verbose=0):
+    def __init__(self, rho: float | None = None, rho_growth: float = 1.02, tol: float = 1e-6,
+                 window: int = 10, max_iter: int = 1000, ortho_tol: float = 1e-5,
+                 gemm_dtype: Literal["float32", "float64"] = "float32",
+                 time_budget: float | None = None,
+                 verbose: int = 0) -> None:
         self.rho = rho
         self.rho_growth = rho_growth
         self.tol = tol
@@ -507,7 +526,8 @@ class ADMMSolver(BaseEstimator):
         self.time_budget = time_budget
         self.verbose = verbose
 
-    def solve(self, A, B, initial=None, callback=None):
+    def solve(self, A: ArrayLike, B: ArrayLike, initial: ArrayLike | None = None,
+              callback: Callable[..., object] | None = None) -> SolverResult:
         """Minimise ``||AM − B||_1`` over orthogonal ``M``.
 
         Parameters

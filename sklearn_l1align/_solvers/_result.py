@@ -5,6 +5,8 @@ the loss curve, the clock and the progress line; :func:`check_problem` validates
 and ``B``; :func:`warning_stacklevel` points a ``ConvergenceWarning`` at the user's line.
 """
 
+from __future__ import annotations
+
 import enum
 import logging
 import sys
@@ -138,7 +140,7 @@ class SolverResult:
     extra: dict = field(default_factory=dict)
 
     @property
-    def n_iter(self):
+    def n_iter(self) -> int:
         """Alias of ``n_steps``."""
         return self.n_steps
 

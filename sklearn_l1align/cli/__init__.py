@@ -265,7 +265,7 @@ def _cli_logging(args):
             log.setLevel(level)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """Run the ``l1align`` command.
 
     Parameters

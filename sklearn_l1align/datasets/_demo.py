@@ -1,12 +1,19 @@
 """Loader for the French-Russian demo sample shipped with the package."""
 
+from __future__ import annotations
+
 import logging
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from ..io import read_dictionary
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
 
 __all__ = ["load_demo"]
 
@@ -40,7 +47,7 @@ def _pair_indices(pairs, src_index, tgt_index):
     return indices.reshape(-1, 2)
 
 
-def load_demo(*, dtype=np.float32):
+def load_demo(*, dtype: DTypeLike = np.float32) -> Bunch:
     """Load the French-Russian demo sample.
 
     The first 5,000 French and 5,000 Russian words of the project's evaluation

@@ -25,10 +25,16 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
 
 __all__ = [
     "StagedOutputs",
@@ -126,7 +132,7 @@ def _kind_of(mode):
     {"path": [str, os.PathLike], "inputs": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
-def check_output_path(path, inputs=()):
+def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
     """Return ``path`` as a Path after checking that a regular file can be written there.
 
     Run before any reading or fitting, so that a run that cannot write its outputs
@@ -227,7 +233,7 @@ def check_output_path(path, inputs=()):
     return path
 
 
-def is_binary_name(path):
+def is_binary_name(path: str | os.PathLike) -> bool:
     """Whether ``path`` is named like a word2vec binary file (``.bin`` or ``.bin.gz``).
 
     Parameters
@@ -259,7 +265,8 @@ def is_binary_name(path):
     prefer_skip_nested_validation=True,
 )
 @contextlib.contextmanager
-def atomic_write(path, mode="w", encoding="utf-8"):
+def atomic_write(path: str | os.PathLike, mode: str = "w",
+                 encoding: str = "utf-8") -> Iterator[IO[Any]]:
     """Open a file for writing that appears at ``path`` only when complete.
 
     The data are written to a temporary file in the same folder as ``path``,
@@ -357,7 +364,8 @@ def _npz_entry_info(name):
     {"path": [str, os.PathLike], "arrays": [dict], "compressed": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def atomic_save_npz(path, arrays, *, compressed=False):
+def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, ArrayLike], *,
+                    compressed: bool = False) -> None:
     """Save arrays to a pickle-free ``.npz`` archive, atomically.
 
     Readable with ``np.load(path, allow_pickle=False)``. Unlike

@@ -15,11 +15,16 @@ import re
 import zipfile
 import zlib
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ._atomic import atomic_save_npz
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
 
 __all__ = [
     "MAX_MAPPING_DIM",
@@ -75,7 +80,8 @@ def _check_rotation(rotation, ortho_tol, where):
     {"path": [str, os.PathLike], "rotation": ["array-like"], "metadata": [dict, None]},
     prefer_skip_nested_validation=True,
 )
-def save_mapping(path, rotation, *, metadata=None):
+def save_mapping(path: str | os.PathLike, rotation: ArrayLike, *,
+                 metadata: dict[str, Any] | None = None) -> None:
     """Save an orthogonal mapping to a pickle-free ``.npz`` file, atomically.
 
     Parameters
@@ -156,7 +162,8 @@ def save_mapping(path, rotation, *, metadata=None):
     },
     prefer_skip_nested_validation=True,
 )
-def load_mapping(path, *, ortho_tol=_DEFAULT_ORTHO_TOL, max_dim=MAX_MAPPING_DIM):
+def load_mapping(path: str | os.PathLike, *, ortho_tol: float = _DEFAULT_ORTHO_TOL,
+                 max_dim: int = MAX_MAPPING_DIM) -> tuple[NDArray[np.float64], dict[str, Any]]:
     """Load an orthogonal mapping saved by :func:`save_mapping`.
 
     Parameters

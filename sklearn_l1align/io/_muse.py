@@ -11,13 +11,19 @@ import gzip
 import logging
 import os
 import zlib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 
 from ._streams import EmbeddingFormatError, decode, read_line, reading
 from ._words import split_fields
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
 
 __all__ = ["DictionaryCoverage", "dictionary_to_indices", "read_dictionary"]
 
@@ -32,7 +38,7 @@ _N_EXAMPLES = 5
     {"path": [str, os.PathLike], "lowercase": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def read_dictionary(path, *, lowercase=False):
+def read_dictionary(path: str | os.PathLike, *, lowercase: bool = False) -> list[tuple[str, str]]:
     """Read a bilingual dictionary in the MUSE format.
 
     Each non-blank line holds a source word and a target word separated by
@@ -182,7 +188,7 @@ class DictionaryCoverage:
     coverage: float
     dropped: tuple
 
-    def to_dict(self, max_dropped=None):
+    def to_dict(self, max_dropped: int | None = None) -> dict[str, Any]:
         """Return the report as a JSON-serialisable dict.
 
         Parameters
@@ -244,7 +250,9 @@ def _checked_pairs(word_pairs):
     {"word_pairs": ["array-like"], "src_words": ["array-like"], "tgt_words": ["array-like"]},
     prefer_skip_nested_validation=True,
 )
-def dictionary_to_indices(word_pairs, src_words, tgt_words):
+def dictionary_to_indices(
+    word_pairs: Sequence[tuple[str, str]], src_words: Sequence[str], tgt_words: Sequence[str]
+) -> tuple[NDArray[np.int64], DictionaryCoverage]:
     """Turn word pairs into row-index pairs of two plain word lists.
 
     The arrays path from files to an estimator: ``read_word2vec`` gives each

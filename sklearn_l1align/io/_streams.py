@@ -67,7 +67,7 @@ class EmbeddingFormatError(ValueError):
     (True, 3)
     """
 
-    def __init__(self, filename, lineno, message):
+    def __init__(self, filename: str | os.PathLike, lineno: int, message: str) -> None:
         self.filename = os.fspath(filename)
         self.lineno = int(lineno)
         self.reason = message

@@ -41,7 +41,9 @@ import os
 import stat
 import warnings
 import zlib
+from collections.abc import Sequence
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
@@ -50,6 +52,10 @@ from .._progress import Progress
 from ._atomic import atomic_write, is_binary_name
 from ._streams import EmbeddingFormatError, decode, read_line, reading
 from ._words import ASCII_WHITESPACE, check_word, split_fields, strip_line
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
 
 __all__ = ["MAX_DIM", "MAX_VALUE_BYTES", "MAX_WORD_BYTES", "read_word2vec", "write_word2vec"]
 
@@ -639,8 +645,9 @@ def _read_fasttext_model(path, head, max_vocab, lowercase, dtype):
     },
     prefer_skip_nested_validation=True,
 )
-def read_word2vec(path, *, max_vocab=None, lowercase=False, binary=None, dtype=np.float32,
-                  verbose=0):
+def read_word2vec(path: str | os.PathLike, *, max_vocab: int | None = None, lowercase: bool = False,
+                  binary: bool | None = None, dtype: DTypeLike = np.float32,
+                  verbose: int = 0) -> tuple[list[str], NDArray[np.floating]]:
     """Read word embeddings in the word2vec text or binary format.
 
     Parameters
@@ -871,7 +878,8 @@ def _binary_rows(words, vectors):
     },
     prefer_skip_nested_validation=True,
 )
-def write_word2vec(path, words, vectors, *, binary=False):
+def write_word2vec(path: str | os.PathLike, words: Sequence[str], vectors: ArrayLike, *,
+                   binary: bool = False) -> None:
     """Write word embeddings in the word2vec text or binary format, atomically.
 
     Parameters

@@ -28,7 +28,7 @@ _SEPARATOR = re.compile(f"[{re.escape(ASCII_WHITESPACE)}]")
 _SEPARATORS = re.compile(f"[{re.escape(ASCII_WHITESPACE)}]+")
 
 
-def is_word(word):
+def is_word(word: object) -> bool:
     """Whether ``word`` can be a word of the package's file formats.
 
     A word is a non-empty string without ASCII whitespace (space, tab, newline,

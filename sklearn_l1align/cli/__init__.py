@@ -85,6 +85,7 @@ summaries. This module runs them: logging, progress, exit status.
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -119,7 +120,7 @@ _EMBEDDING_SUFFIXES = (".vec", ".txt", ".bin")
 # --------------------------------------------------------------------------- outputs
 
 
-def output_paths(out):
+def output_paths(out: str | os.PathLike[str]) -> dict[str, Path]:
     """The three files an ``align`` or ``refine`` run writes for ``-o OUT``.
 
     Parameters

@@ -152,7 +152,7 @@ def _add_l1_options(parser):
                             f"(default {DEFAULT_DICT_MAX_RANK}; 'all' for the whole vocabulary)")
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     """Build the ``l1align`` argument parser.
 
     Returns

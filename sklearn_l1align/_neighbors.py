@@ -247,7 +247,7 @@ def _topk_rows_partition(S, k):
 
 
 def topk_rows(S, k):
-    """Indices and values of the k largest entries of each row of ``S``, best first.
+    """Return the indices and values of the k largest entries of each row of ``S``, best first.
 
     Ties go to the lowest column index, so the result is deterministic. Exact: the k-th
     largest group maximum ``tau`` of a row has at least k entries at or above it, so
@@ -421,7 +421,7 @@ class _ColumnArgmax:
 # ----------------------------------------------------------------------- neighbourhoods
 def topk_means(Xs, Xt, k, batch_size=DEFAULT_BATCH_SIZE, *, need_src=True, need_tgt=True,
                verbose=0):
-    """CSLS's neighbourhood terms: mean top-k cosine of each row over the other space, both ways.
+    """Compute CSLS's neighbourhood terms: each row's mean top-k cosine over the other space.
 
     One pass of ``Xs @ Xt.T`` blocks serves both sides. Inputs must already be unit-row
     float32 arrays (:func:`unit_rows`); :func:`mean_topk_similarity` is the validated form.

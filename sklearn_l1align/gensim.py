@@ -39,7 +39,7 @@ from .io import DictionaryCoverage
 from ._base import pairs_fit_parameter
 from ._normalize import normalize_embeddings
 from ._validation import check_cutoffs
-from .metrics import bli_precision
+from .metrics import BLI_CONVENTION, bli_precision
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike, NDArray
@@ -64,14 +64,6 @@ __all__ = [
 #: Dropped pairs quoted in error messages and by :meth:`DictionaryCoverage.to_dict`'s callers.
 _N_EXAMPLES = 5
 
-#: How :func:`evaluate_bli` counts, in words (MUSE's ``word_translation`` convention).
-BLI_CONVENTION = (
-    "MUSE word-translation convention: test pairs whose source or target word is out of "
-    "vocabulary are dropped (their number and the coverage are reported); precision@k is "
-    "averaged over the unique in-vocabulary source words; a query is a hit when any of its "
-    "gold translations is among its top k targets, retrieved over the whole target "
-    "vocabulary; CSLS neighbourhoods are taken over all mapped source and all target rows."
-)
 
 
 # --------------------------------------------------------------------------- building

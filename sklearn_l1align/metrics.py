@@ -48,7 +48,16 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 
-__all__ = ["BLIResult", "bli_mrr", "bli_precision", "mcnemar_test"]
+__all__ = ["BLIResult", "BLI_CONVENTION", "bli_mrr", "bli_precision", "mcnemar_test"]
+
+#: How :func:`bli_precision` counts, in words (MUSE's ``word_translation`` convention).
+BLI_CONVENTION = (
+    "MUSE word-translation convention: test pairs whose source or target word is out of "
+    "vocabulary are dropped (their number and the coverage are reported); precision@k is "
+    "averaged over the unique in-vocabulary source words; a query is a hit when any of its "
+    "gold translations is among its top k targets, retrieved over the whole target "
+    "vocabulary; CSLS neighbourhoods are taken over all mapped source and all target rows."
+)
 
 
 class BLIResult(NamedTuple):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sklearn_l1align import StopReason
+from sklearn_l1align import metrics
 from sklearn_l1align.cli import _report
 
 
@@ -62,7 +63,7 @@ def test_bli_report_keys():
 
 def test_bli_convention_is_the_gensim_adapters():
     gensim = pytest.importorskip("sklearn_l1align.gensim")
-    assert _report.BLI_CONVENTION == gensim.BLI_CONVENTION
+    assert _report.BLI_CONVENTION is gensim.BLI_CONVENTION is metrics.BLI_CONVENTION
 
 
 @pytest.mark.parametrize("entry, kept, expected", [

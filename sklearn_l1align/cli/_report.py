@@ -12,19 +12,11 @@ import numpy as np
 
 from .. import __version__
 from .. import io as l1io
+from ..metrics import BLI_CONVENTION
 
 #: Dropped dictionary pairs quoted in a JSON report.
 REPORT_EXAMPLES = 20
 
-#: How ``evaluate`` counts, in words (MUSE's ``word_translation`` convention; the same
-#: text as :data:`sklearn_l1align.gensim.BLI_CONVENTION`, which this module must not import).
-BLI_CONVENTION = (
-    "MUSE word-translation convention: test pairs whose source or target word is out of "
-    "vocabulary are dropped (their number and the coverage are reported); precision@k is "
-    "averaged over the unique in-vocabulary source words; a query is a hit when any of its "
-    "gold translations is among its top k targets, retrieved over the whole target "
-    "vocabulary; CSLS neighbourhoods are taken over all mapped source and all target rows."
-)
 
 
 def jsonable(value):

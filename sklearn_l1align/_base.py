@@ -1,8 +1,8 @@
 """What every aligner shares: the template ``fit``, held-out validation, transform and score.
 
-``_BaseAligner.fit`` is written once: resolve the dictionary → validate the inputs →
+``BaseAligner.fit`` is written once: resolve the dictionary → validate the inputs →
 run the rounds (optionally scoring each on held-out seed pairs and keeping the best) →
-bookkeeping. A subclass implements one round, :meth:`_BaseAligner._fit_round`, the way
+bookkeeping. A subclass implements one round, :meth:`BaseAligner._fit_round`, the way
 imbalanced-learn's samplers implement ``_fit_resample`` under a shared ``fit_resample``.
 """
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 #: The aligner ``fit`` returns (itself), for type checkers.
-_AlignerT = TypeVar("_AlignerT", bound="_BaseAligner")
+_AlignerT = TypeVar("_AlignerT", bound="BaseAligner")
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class _Validator:
         return best if significant_gain(self.hits[best], self.hits[0], self.tol) else 0
 
 
-class _BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Orthogonal map of a source space onto a target space: ``transform(X) = X @ rotation_``.
 
     Subclasses implement :meth:`_fit_round` (one solve on one round's pairs) and

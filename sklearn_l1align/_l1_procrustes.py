@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods
 
-from ._base import _BaseAligner
+from ._base import BaseAligner
 from ._dictionary import CSLSDictionaryBuilder
 from ._geometry import orthogonality_error
 from ._solvers import StiefelFlowSolver, StopReason
@@ -17,7 +17,7 @@ from ._solvers import StiefelFlowSolver, StopReason
 __all__ = ["L1ProcrustesAligner"]
 
 
-class L1ProcrustesAligner(_BaseAligner):
+class L1ProcrustesAligner(BaseAligner):
     """Refine an aligned cross-lingual embedding space by ℓ1 orthogonal Procrustes.
 
     Algorithm 1 of Peng, Lin & Stevenson (2021): build a CSLS dictionary between the
@@ -126,7 +126,7 @@ class L1ProcrustesAligner(_BaseAligner):
     """
 
     _parameter_constraints = {
-        **_BaseAligner._parameter_constraints,
+        **BaseAligner._parameter_constraints,
         "solver": [HasMethods(["solve"]), None],
     }
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ._base import _BaseAligner
+from ._base import BaseAligner
 from ._geometry import polar
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def procrustes_rotation(A: ArrayLike, B: ArrayLike) -> NDArray[np.floating]:
     return polar(np.asarray(A, dtype=np.float64).T @ np.asarray(B, dtype=np.float64))
 
 
-class ProcrustesAligner(_BaseAligner):
+class ProcrustesAligner(BaseAligner):
     """Align a source space onto a target space by ℓ2 orthogonal Procrustes.
 
     Finds the orthogonal ``M`` minimising ``||AM − B||_F`` over dictionary pairs, where

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._base import BaseAligner
 from ._geometry import polar
+from ._threads import single_blas_thread
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -44,7 +45,11 @@ def procrustes_rotation(A: ArrayLike, B: ArrayLike) -> NDArray[np.floating]:
     array([[ 0.,  1.],
            [-1.,  0.]])
     """
-    return polar(np.asarray(A, dtype=np.float64).T @ np.asarray(B, dtype=np.float64))
+    # One BLAS thread: a d × d SVD and an n × d × d product gain nothing from a second
+    # thread and lose 5–10× when another process holds the other core (issue 12); the
+    # result then does not depend on the caller's thread count either.
+    with single_blas_thread():
+        return polar(np.asarray(A, dtype=np.float64).T @ np.asarray(B, dtype=np.float64))
 
 
 class ProcrustesAligner(BaseAligner):

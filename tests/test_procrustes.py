@@ -365,3 +365,24 @@ def test_set_output_pandas_in_a_pipeline():
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == [f"procrustesaligner{i}" for i in range(4)]
     assert_allclose(out.to_numpy(), pipe.set_output(transform="default").transform(X))
+
+
+def test_fit_does_not_depend_on_the_blas_thread_count():
+    # The ℓ2 step, the re-induced dictionaries and the polar step give the same map
+    # whether the caller runs BLAS on one thread or two (issue 11, item 7).
+    from sklearn_l1align import CSLSDictionaryBuilder
+    from sklearn_l1align._threads import blas_threads
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 40)).astype(np.float32)
+    Q = np.linalg.qr(rng.normal(size=(40, 40)))[0]
+    Y = (X @ Q + 0.3 * rng.normal(size=X.shape)).astype(np.float32)
+    seed = np.column_stack([np.arange(300), np.arange(300)])
+    maps = []
+    for n in (1, 2):
+        with blas_threads(n):
+            aligner = ProcrustesAligner(dictionary=CSLSDictionaryBuilder(max_rank=None),
+                                        n_refinements=2).fit(X, Y, pairs=seed)
+        maps.append((aligner.rotation_, aligner.dictionary_))
+    np.testing.assert_array_equal(maps[0][0], maps[1][0])
+    np.testing.assert_array_equal(maps[0][1], maps[1][1])

@@ -6,6 +6,8 @@ clone) every such test is skipped here, with the path in the reason. The fixture
 for tests that use them without the marker.
 """
 
+import signal
+
 import pytest
 
 from _helpers import SHARED_DATA, has_shared_data, read_muse_pairs, read_vectors, requires_shared_data
@@ -20,6 +22,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "realdata" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def standard_signal_handlers():
+    """Every test starts with Python's own SIGINT handler and the default SIGTERM action.
+
+    A shell starts background jobs (``cmd &``, some CI runners) with SIGINT ignored, and
+    Python then installs no KeyboardInterrupt handler; the interrupt and commit tests, and
+    the subprocesses they start (which inherit an ignored signal, not a handled one), need
+    the usual dispositions. The previous ones are put back after each test.
+    """
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for sig, handler in previous.items():
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 @pytest.fixture(scope="session")

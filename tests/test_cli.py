@@ -187,8 +187,6 @@ def test_ctrl_c_caught_by_the_solver_still_stops_the_command(planted, tmp_path, 
     _assert_previous_outputs(tmp_path, paths)
 
 
-@pytest.mark.skipif(signal.getsignal(signal.SIGINT) is not signal.default_int_handler,
-                    reason="SIGINT is not handled by Python's default handler here")
 def test_ctrl_c_inside_vode_is_an_interrupt(planted, tmp_path, capsys, monkeypatch):
     """SciPy's VODE turns a KeyboardInterrupt in its callback into a ValueError: still exit 130."""
     paths = _previous_outputs(tmp_path)

@@ -35,7 +35,8 @@ from sklearn.utils._param_validation import (
 
 from . import _neighbors
 from . import io as _io
-from .io import DictionaryCoverage
+# DictionaryCoverage is io's class; importable from here as before, documented there.
+from .io import DictionaryCoverage  # noqa: F401
 from ._base import pairs_fit_parameter
 from ._normalize import normalize_embeddings
 from ._validation import check_cutoffs
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "DictionaryCoverage",
     "align",
     "clear_translation_cache",
     "dictionary_to_pairs",

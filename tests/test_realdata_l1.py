@@ -90,7 +90,8 @@ def test_l1_vode_paper_solver_with_time_budget(paper_base):
     # The VODE path reaches its own stop (orthogonality, t ≈ 9.3e-4) here in about 55 s on
     # two cores, so a 10 s budget is what ends this run.
     aligner = L1ProcrustesAligner(solver=StiefelFlowSolver(time_budget=10))
-    with pytest.warns(ConvergenceWarning, match="time_budget=10 s ran out"):
+    # The budget is the whole fit's (issue 11): the solver gets what the dictionary left.
+    with pytest.warns(ConvergenceWarning, match=r"time_budget=\d+(\.\d+)? s ran out"):
         aligner.fit(X_base, X_tgt)
     res = _check_refinement(aligner, paper_base, ortho_tol=1e-5)
     assert res.stop_reason is StopReason.TIME_BUDGET

@@ -1,7 +1,6 @@
 """Tests for sklearn_l1align.io._atomic: atomic files and the output-path check."""
 
 import os
-import re
 import stat
 import subprocess
 from pathlib import Path
@@ -19,29 +18,17 @@ from sklearn_l1align.io import (
     write_word2vec,
 )
 
-
-WORDS = ["de", "Roi", "roi", "reine", "été", "король", "ROI"]
-
-
-def _vectors(n=len(WORDS), dim=5, dtype=np.float32, seed=0):
-    rng = np.random.default_rng(seed)
-    # Mix magnitudes so that the text format has to keep many digits.
-    scale = 10.0 ** rng.integers(-8, 8, size=(n, dim))
-    return (rng.standard_normal((n, dim)) * scale).astype(dtype)
+from _io_helpers import listing
 
 
-def _write(path, content):
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path
 
 
-def _error_at(path, lineno, fragment=""):
-    """Regex for an EmbeddingFormatError naming ``path`` and ``lineno``."""
-    return rf"{re.escape(os.fspath(path))}, line {lineno}: .*{fragment}"
 
 
-def _listing(folder):
-    return sorted(p.name for p in Path(folder).iterdir())
+
+
+
+
 
 
 def test_atomic_write_commits_on_success_only(tmp_path):
@@ -50,7 +37,7 @@ def test_atomic_write_commits_on_success_only(tmp_path):
         f.write("{}")
         # Nothing visible under the final name before the block ends.
         assert not path.exists()
-        assert len(_listing(tmp_path)) == 1
+        assert len(listing(tmp_path)) == 1
     assert path.read_text() == "{}"
 
     with pytest.raises(KeyboardInterrupt):
@@ -58,7 +45,7 @@ def test_atomic_write_commits_on_success_only(tmp_path):
             f.write('{"half":')
             raise KeyboardInterrupt
     assert path.read_text() == "{}"
-    assert _listing(tmp_path) == ["report.json"]
+    assert listing(tmp_path) == ["report.json"]
 
 
 def test_atomic_write_binary_and_text_modes(tmp_path):
@@ -104,7 +91,7 @@ def test_atomic_save_npz(tmp_path):
     assert path.read_bytes() == first
     with pytest.raises(ValueError, match="object dtype"):
         atomic_save_npz(tmp_path / "o.npz", {"o": np.array([{}], dtype=object)})
-    assert _listing(tmp_path) == ["a.npz"]
+    assert listing(tmp_path) == ["a.npz"]
 
 
 # --------------------------------------------------------------------------
@@ -115,7 +102,7 @@ def test_check_output_path_accepts_new_and_regular_files(tmp_path):
     assert check_output_path(tmp_path / "new.vec") == tmp_path / "new.vec"
     (tmp_path / "old.vec").write_text("x")
     assert check_output_path(tmp_path / "old.vec") == tmp_path / "old.vec"
-    assert _listing(tmp_path) == ["old.vec"]  # the probe file is gone
+    assert listing(tmp_path) == ["old.vec"]  # the probe file is gone
 
 
 def test_fifo_output_is_refused_never_replaced(tmp_path):
@@ -125,7 +112,7 @@ def test_fifo_output_is_refused_never_replaced(tmp_path):
         with pytest.raises(ValueError, match="must be a regular file.*a FIFO"):
             write(tmp_path / "pipe")
         assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe").st_mode)
-    assert _listing(tmp_path) == ["pipe"]
+    assert listing(tmp_path) == ["pipe"]
 
 
 def test_symlink_output_is_refused_never_replaced(tmp_path):
@@ -165,7 +152,7 @@ def test_unwritable_folder_is_found_up_front(tmp_path, monkeypatch):
             check_output_path(folder / "out.vec")
     finally:
         folder.chmod(0o700)
-    assert _listing(folder) == []
+    assert listing(folder) == []
 
 
 def test_folder_that_is_a_file(tmp_path):

@@ -1,11 +1,9 @@
 """Tests for sklearn_l1align.io._mapping: pickle-free mappings and their bounded loader."""
 
-import os
 import pickle
 import re
 import struct
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,29 +14,17 @@ from sklearn_l1align.io import (
     save_mapping,
 )
 
-
-WORDS = ["de", "Roi", "roi", "reine", "été", "король", "ROI"]
-
-
-def _vectors(n=len(WORDS), dim=5, dtype=np.float32, seed=0):
-    rng = np.random.default_rng(seed)
-    # Mix magnitudes so that the text format has to keep many digits.
-    scale = 10.0 ** rng.integers(-8, 8, size=(n, dim))
-    return (rng.standard_normal((n, dim)) * scale).astype(dtype)
+from _io_helpers import listing
 
 
-def _write(path, content):
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path
 
 
-def _error_at(path, lineno, fragment=""):
-    """Regex for an EmbeddingFormatError naming ``path`` and ``lineno``."""
-    return rf"{re.escape(os.fspath(path))}, line {lineno}: .*{fragment}"
 
 
-def _listing(folder):
-    return sorted(p.name for p in Path(folder).iterdir())
+
+
+
+
 
 
 # --------------------------------------------------------------------------
@@ -72,7 +58,7 @@ def test_mapping_round_trip(tmp_path, dtype):
     assert loaded.dtype == dtype
     assert_array_equal(loaded, rotation)
     assert meta == metadata
-    assert _listing(tmp_path) == ["m.npz"]
+    assert listing(tmp_path) == ["m.npz"]
 
 
 def test_mapping_without_metadata(tmp_path):
@@ -96,7 +82,7 @@ def test_mapping_without_metadata(tmp_path):
 def test_save_mapping_rejects_bad_rotations(tmp_path, rotation, fragment):
     with pytest.raises(ValueError, match=fragment):
         save_mapping(tmp_path / "m.npz", rotation)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 def test_save_mapping_rejects_bad_metadata(tmp_path):
@@ -106,7 +92,7 @@ def test_save_mapping_rejects_bad_metadata(tmp_path):
         save_mapping(tmp_path / "m.npz", np.eye(2), metadata=["a"])
     with pytest.raises(FileNotFoundError, match="missing"):
         save_mapping(tmp_path / "missing" / "m.npz", np.eye(2))
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 @pytest.mark.parametrize(

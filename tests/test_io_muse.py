@@ -2,7 +2,6 @@
 
 import gzip
 import os
-import re
 import threading
 from pathlib import Path
 
@@ -17,29 +16,17 @@ from sklearn_l1align.io import (
     write_word2vec,
 )
 
-
-WORDS = ["de", "Roi", "roi", "reine", "été", "король", "ROI"]
-
-
-def _vectors(n=len(WORDS), dim=5, dtype=np.float32, seed=0):
-    rng = np.random.default_rng(seed)
-    # Mix magnitudes so that the text format has to keep many digits.
-    scale = 10.0 ** rng.integers(-8, 8, size=(n, dim))
-    return (rng.standard_normal((n, dim)) * scale).astype(dtype)
+from _io_helpers import error_at, write_file
 
 
-def _write(path, content):
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path
 
 
-def _error_at(path, lineno, fragment=""):
-    """Regex for an EmbeddingFormatError naming ``path`` and ``lineno``."""
-    return rf"{re.escape(os.fspath(path))}, line {lineno}: .*{fragment}"
 
 
-def _listing(folder):
-    return sorted(p.name for p in Path(folder).iterdir())
+
+
+
+
 
 
 # --------------------------------------------------------------------------
@@ -48,7 +35,7 @@ def _listing(folder):
 
 
 def test_read_dictionary(tmp_path):
-    path = _write(
+    path = write_file(
         tmp_path / "d.txt",
         "\ufeffroi король\nroi\tцарь\n\n  \nRoi король\nroi король\nreine   королева  \r\n",
     )
@@ -66,7 +53,7 @@ def test_read_dictionary(tmp_path):
 
 
 def test_read_dictionary_gzip(tmp_path):
-    path = _write(tmp_path / "d.txt.gz", gzip.compress("a b\nc d\n".encode()))
+    path = write_file(tmp_path / "d.txt.gz", gzip.compress("a b\nc d\n".encode()))
     assert read_dictionary(path) == [("a", "b"), ("c", "d")]
 
 
@@ -89,15 +76,15 @@ def test_read_dictionary_gzip(tmp_path):
     ],
 )
 def test_read_dictionary_errors(tmp_path, content, lineno, fragment):
-    path = _write(tmp_path / "d.txt", content)
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, lineno, fragment)):
+    path = write_file(tmp_path / "d.txt", content)
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, lineno, fragment)):
         read_dictionary(path)
 
 
 def test_read_dictionary_binary_file(tmp_path):
     path = tmp_path / "e.bin"
     write_word2vec(path, ["a", "b"], np.zeros((2, 4)), binary=True)
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 2, "NUL byte")):
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 2, "NUL byte")):
         read_dictionary(path)
 
 
@@ -131,7 +118,7 @@ def test_dictionary_words_match_the_embedding_words(tmp_path):
 def test_three_ascii_columns_are_still_an_error(tmp_path):
     path = tmp_path / "d.txt"
     path.write_text("a b\nc\td e\n", encoding="utf-8")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 2, "Got 3 columns")):
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 2, "Got 3 columns")):
         read_dictionary(path)
 
 

@@ -28,28 +28,16 @@ from sklearn_l1align.io import (
 
 from _helpers import SHARED_DATA, requires_shared_data as needs_shared_data
 
-WORDS = ["de", "Roi", "roi", "reine", "été", "король", "ROI"]
+from _io_helpers import WORDS, error_at, listing, random_vectors, write_file
 
 
-def _vectors(n=len(WORDS), dim=5, dtype=np.float32, seed=0):
-    rng = np.random.default_rng(seed)
-    # Mix magnitudes so that the text format has to keep many digits.
-    scale = 10.0 ** rng.integers(-8, 8, size=(n, dim))
-    return (rng.standard_normal((n, dim)) * scale).astype(dtype)
 
 
-def _write(path, content):
-    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-    return path
 
 
-def _error_at(path, lineno, fragment=""):
-    """Regex for an EmbeddingFormatError naming ``path`` and ``lineno``."""
-    return rf"{re.escape(os.fspath(path))}, line {lineno}: .*{fragment}"
 
 
-def _listing(folder):
-    return sorted(p.name for p in Path(folder).iterdir())
+
 
 
 # --------------------------------------------------------------------------
@@ -62,7 +50,7 @@ def _listing(folder):
     [("e.vec", False), ("e.txt", False), ("e.vec.gz", False), ("e.bin", True), ("e.bin.gz", True)],
 )
 def test_round_trip_float32_is_exact(tmp_path, name, binary):
-    vectors = _vectors()
+    vectors = random_vectors()
     path = tmp_path / name
     write_word2vec(path, WORDS, vectors, binary=binary)
     words, back = read_word2vec(path)
@@ -72,7 +60,7 @@ def test_round_trip_float32_is_exact(tmp_path, name, binary):
 
 
 def test_round_trip_float64_text_is_exact(tmp_path):
-    vectors = _vectors(dtype=np.float64)
+    vectors = random_vectors(dtype=np.float64)
     write_word2vec(tmp_path / "e.vec", WORDS, vectors)
     words, back = read_word2vec(tmp_path / "e.vec", dtype=np.float64)
     assert words == WORDS
@@ -80,7 +68,7 @@ def test_round_trip_float64_text_is_exact(tmp_path):
 
 
 def test_binary_stores_float32(tmp_path):
-    vectors = _vectors(dtype=np.float64)
+    vectors = random_vectors(dtype=np.float64)
     write_word2vec(tmp_path / "e.bin", WORDS, vectors, binary=True)
     _, back = read_word2vec(tmp_path / "e.bin", dtype=np.float64)
     assert_array_equal(back, vectors.astype(np.float32))
@@ -105,7 +93,7 @@ def test_binary_layout_matches_word2vec(tmp_path):
 def test_binary_without_newlines_between_records(tmp_path):
     # Some writers omit the newline after each vector.
     content = b"2 2\na " + struct.pack("<2f", 1.0, 2.0) + b"b " + struct.pack("<2f", 3.0, 4.0)
-    path = _write(tmp_path / "e.bin", content)
+    path = write_file(tmp_path / "e.bin", content)
     words, vectors = read_word2vec(path)
     assert words == ["a", "b"]
     assert_array_equal(vectors, [[1.0, 2.0], [3.0, 4.0]])
@@ -119,28 +107,28 @@ def test_text_output_format(tmp_path):
 
 
 def test_gzip_is_detected_by_content_and_written_for_gz(tmp_path):
-    vectors = _vectors()
+    vectors = random_vectors()
     write_word2vec(tmp_path / "e.vec.gz", WORDS, vectors)
     assert (tmp_path / "e.vec.gz").read_bytes()[:2] == b"\x1f\x8b"
     # The same gzip bytes under a name that does not say so.
-    disguised = _write(tmp_path / "plain.txt", (tmp_path / "e.vec.gz").read_bytes())
+    disguised = write_file(tmp_path / "plain.txt", (tmp_path / "e.vec.gz").read_bytes())
     words, back = read_word2vec(disguised)
     assert words == WORDS
     assert_array_equal(back, vectors)
 
 
 def test_gzip_output_is_reproducible(tmp_path):
-    write_word2vec(tmp_path / "a.vec.gz", WORDS, _vectors())
+    write_word2vec(tmp_path / "a.vec.gz", WORDS, random_vectors())
     data = (tmp_path / "a.vec.gz").read_bytes()
     # Bytes 4-8 of a gzip header hold the modification time; 0 means none, so
     # the same content always gives the same file.
     assert data[4:8] == b"\x00\x00\x00\x00"
-    write_word2vec(tmp_path / "a.vec.gz", WORDS, _vectors())
+    write_word2vec(tmp_path / "a.vec.gz", WORDS, random_vectors())
     assert (tmp_path / "a.vec.gz").read_bytes() == data
 
 
 def test_text_reader_accepts_bom_trailing_spaces_and_crlf(tmp_path):
-    path = _write(tmp_path / "e.vec", "\ufeff2 3\r\na 1 2 3 \r\nb 4  5\t6\r\n\n")
+    path = write_file(tmp_path / "e.vec", "\ufeff2 3\r\na 1 2 3 \r\nb 4  5\t6\r\n\n")
     words, vectors = read_word2vec(path)
     assert words == ["a", "b"]
     assert_array_equal(vectors, [[1, 2, 3], [4, 5, 6]])
@@ -148,14 +136,14 @@ def test_text_reader_accepts_bom_trailing_spaces_and_crlf(tmp_path):
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_dtype(tmp_path, dtype):
-    path = _write(tmp_path / "e.vec", "1 2\na 0.25 -1.5\n")
+    path = write_file(tmp_path / "e.vec", "1 2\na 0.25 -1.5\n")
     _, vectors = read_word2vec(path, dtype=dtype)
     assert vectors.dtype == dtype
     assert_array_equal(vectors, [[0.25, -1.5]])
 
 
 def test_bad_arguments(tmp_path):
-    path = _write(tmp_path / "e.vec", "1 2\na 0.25 -1.5\n")
+    path = write_file(tmp_path / "e.vec", "1 2\na 0.25 -1.5\n")
     with pytest.raises(ValueError, match="'max_vocab' parameter of read_word2vec must be an int"):
         read_word2vec(path, max_vocab=0)
     with pytest.raises(ValueError, match="'binary' parameter"):
@@ -171,7 +159,7 @@ def test_bad_arguments(tmp_path):
 
 @pytest.mark.parametrize("name, binary", [("e.vec", False), ("e.bin.gz", True)])
 def test_max_vocab_keeps_first_words(tmp_path, name, binary):
-    vectors = _vectors()
+    vectors = random_vectors()
     write_word2vec(tmp_path / name, WORDS, vectors, binary=binary)
     words, back = read_word2vec(tmp_path / name, max_vocab=3)
     assert words == WORDS[:3]
@@ -183,16 +171,16 @@ def test_max_vocab_keeps_first_words(tmp_path, name, binary):
 def test_max_vocab_stops_reading_early(tmp_path):
     # Everything after row 2 is broken, and even the row count is a lie:
     # with max_vocab=2 none of it may be read.
-    path = _write(tmp_path / "e.vec", "1000 2\na 1 2\nb 3 4\nc 5 oops\n\xff\n")
+    path = write_file(tmp_path / "e.vec", "1000 2\na 1 2\nb 3 4\nc 5 oops\n\xff\n")
     words, vectors = read_word2vec(path, max_vocab=2)
     assert words == ["a", "b"]
     assert_array_equal(vectors, [[1, 2], [3, 4]])
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 4, "'oops'")):
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 4, "'oops'")):
         read_word2vec(path, max_vocab=3)
 
 
 def test_lowercase_keeps_first_occurrence(tmp_path, caplog):
-    vectors = _vectors()
+    vectors = random_vectors()
     write_word2vec(tmp_path / "e.vec", WORDS, vectors)
     with caplog.at_level(logging.INFO, logger="sklearn_l1align.io"):
         words, back = read_word2vec(tmp_path / "e.vec", lowercase=True)
@@ -203,7 +191,7 @@ def test_lowercase_keeps_first_occurrence(tmp_path, caplog):
 
 
 def test_lowercase_with_max_vocab_counts_kept_words(tmp_path):
-    write_word2vec(tmp_path / "e.vec", WORDS, _vectors())
+    write_word2vec(tmp_path / "e.vec", WORDS, random_vectors())
     words, vectors = read_word2vec(tmp_path / "e.vec", lowercase=True, max_vocab=3)
     assert words == ["de", "roi", "reine"]
     assert vectors.shape == (3, 5)
@@ -249,8 +237,8 @@ def test_missing_file(tmp_path):
     ],
 )
 def test_malformed_text(tmp_path, content, lineno, fragment):
-    path = _write(tmp_path / "bad.vec", content)
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, lineno, fragment)) as info:
+    path = write_file(tmp_path / "bad.vec", content)
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, lineno, fragment)) as info:
         read_word2vec(path)
     assert info.value.lineno == lineno
     assert info.value.filename == str(path)
@@ -258,20 +246,20 @@ def test_malformed_text(tmp_path, content, lineno, fragment):
 
 
 def test_malformed_messages_say_what_was_got(tmp_path):
-    path = _write(tmp_path / "bad.vec", "2 3\na 1 2 3\nb 4 5\n")
+    path = write_file(tmp_path / "bad.vec", "2 3\na 1 2 3\nb 4 5\n")
     with pytest.raises(EmbeddingFormatError, match=r"needs 3 values.*Got 2 values for 'b' instead\."):
         read_word2vec(path)
 
 
 def test_undecodable_utf8(tmp_path):
-    path = _write(tmp_path / "bad.vec", b"2 2\na 1 2\nb\xff\xfe 3 4\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "UTF-8")):
+    path = write_file(tmp_path / "bad.vec", b"2 2\na 1 2\nb\xff\xfe 3 4\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 3, "UTF-8")):
         read_word2vec(path)
 
 
 def test_duplicate_is_only_an_error_without_lowercase(tmp_path):
-    path = _write(tmp_path / "dup.vec", "3 2\nRoi 1 2\nroi 3 4\nRoi 5 6\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 4, "'Roi' again")):
+    path = write_file(tmp_path / "dup.vec", "3 2\nRoi 1 2\nroi 3 4\nRoi 5 6\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 4, "'Roi' again")):
         read_word2vec(path)
     words, vectors = read_word2vec(path, lowercase=True)
     assert words == ["roi"]
@@ -279,22 +267,22 @@ def test_duplicate_is_only_an_error_without_lowercase(tmp_path):
 
 
 def test_max_vocab_reached_before_truncation_is_fine(tmp_path):
-    path = _write(tmp_path / "cut.vec", "10 2\na 1 2\nb 3 4\n")
+    path = write_file(tmp_path / "cut.vec", "10 2\na 1 2\nb 3 4\n")
     assert read_word2vec(path, max_vocab=2)[0] == ["a", "b"]
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 4, "after 2 rows")):
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 4, "after 2 rows")):
         read_word2vec(path, max_vocab=3)
 
 
 def test_errors_inside_gzip_name_the_line(tmp_path):
-    path = _write(tmp_path / "bad.vec.gz", gzip.compress(b"2 2\na 1 2\nb 3 x\n"))
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "'x'")):
+    path = write_file(tmp_path / "bad.vec.gz", gzip.compress(b"2 2\na 1 2\nb 3 x\n"))
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 3, "'x'")):
         read_word2vec(path)
 
 
 def test_cut_gzip_stream(tmp_path):
-    write_word2vec(tmp_path / "e.vec.gz", WORDS, _vectors(dim=50))
+    write_word2vec(tmp_path / "e.vec.gz", WORDS, random_vectors(dim=50))
     data = (tmp_path / "e.vec.gz").read_bytes()
-    path = _write(tmp_path / "cut.vec.gz", data[: len(data) // 2])
+    path = write_file(tmp_path / "cut.vec.gz", data[: len(data) // 2])
     with pytest.raises(EmbeddingFormatError, match=rf"{re.escape(str(path))}, line \d+: .*gzip"):
         read_word2vec(path)
 
@@ -350,13 +338,13 @@ def _binary_record(word, values):
     ],
 )
 def test_malformed_binary(tmp_path, content, lineno, fragment):
-    path = _write(tmp_path / "bad.bin", content)
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, lineno, fragment)):
+    path = write_file(tmp_path / "bad.bin", content)
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, lineno, fragment)):
         read_word2vec(path)
 
 
 def test_binary_flag_overrides_extension(tmp_path):
-    vectors = _vectors()
+    vectors = random_vectors()
     write_word2vec(tmp_path / "e.data", WORDS, vectors, binary=True)
     words, back = read_word2vec(tmp_path / "e.data", binary=True)
     assert words == WORDS
@@ -400,25 +388,25 @@ def test_error_pickles_with_its_fields():
 def test_write_validation(tmp_path, words, vectors, fragment):
     with pytest.raises(ValueError, match=fragment):
         write_word2vec(tmp_path / "e.vec", words, vectors)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 def test_binary_write_rejects_values_beyond_float32(tmp_path):
     with pytest.raises(ValueError, match="float32"):
         write_word2vec(tmp_path / "e.bin", ["a"], np.array([[1e39]]), binary=True)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 def test_write_to_missing_folder_creates_nothing(tmp_path):
     target = tmp_path / "missing" / "e.vec"
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "missing"))):
-        write_word2vec(target, WORDS, _vectors())
-    assert _listing(tmp_path) == []
+        write_word2vec(target, WORDS, random_vectors())
+    assert listing(tmp_path) == []
 
 
 def test_failed_write_leaves_existing_file_and_no_temp_files(tmp_path, monkeypatch):
     path = tmp_path / "e.vec"
-    write_word2vec(path, WORDS, _vectors())
+    write_word2vec(path, WORDS, random_vectors())
     before = path.read_bytes()
 
     def failing_rows(words, vectors):
@@ -429,19 +417,19 @@ def test_failed_write_leaves_existing_file_and_no_temp_files(tmp_path, monkeypat
     with pytest.raises(OSError, match="disk full"):
         write_word2vec(path, ["x", "y"], np.ones((2, 5)))
     assert path.read_bytes() == before
-    assert _listing(tmp_path) == ["e.vec"]
+    assert listing(tmp_path) == ["e.vec"]
 
 
 def test_nan_write_leaves_existing_file(tmp_path):
     path = tmp_path / "e.vec"
-    write_word2vec(path, WORDS, _vectors())
+    write_word2vec(path, WORDS, random_vectors())
     before = path.read_bytes()
-    bad = _vectors()
+    bad = random_vectors()
     bad[-1, -1] = np.nan
     with pytest.raises(ValueError, match="finite"):
         write_word2vec(path, WORDS, bad)
     assert path.read_bytes() == before
-    assert _listing(tmp_path) == ["e.vec"]
+    assert listing(tmp_path) == ["e.vec"]
 
 
 # --------------------------------------------------------------------------
@@ -497,7 +485,7 @@ UNICODE_SPACE_WORDS = ["a\u00a0b", "thin\u2009space", "\u3000ideo", "next\x85lin
 
 @pytest.mark.parametrize("name, binary", [("u.vec", False), ("u.bin", True), ("u.vec.gz", False)])
 def test_words_with_unicode_whitespace_round_trip(tmp_path, name, binary):
-    vectors = _vectors(n=len(UNICODE_SPACE_WORDS))
+    vectors = random_vectors(n=len(UNICODE_SPACE_WORDS))
     write_word2vec(tmp_path / name, UNICODE_SPACE_WORDS, vectors, binary=binary)
     words, back = read_word2vec(tmp_path / name)
     assert words == UNICODE_SPACE_WORDS
@@ -505,7 +493,7 @@ def test_words_with_unicode_whitespace_round_trip(tmp_path, name, binary):
 
 
 def test_tab_separates_like_a_space(tmp_path):
-    path = _write(tmp_path / "t.vec", "2 2\nchat\t1 2\nchien 3\t4 \r\n")
+    path = write_file(tmp_path / "t.vec", "2 2\nchat\t1 2\nchien 3\t4 \r\n")
     words, vectors = read_word2vec(path)
     assert words == ["chat", "chien"]
     assert_array_equal(vectors, [[1, 2], [3, 4]])
@@ -515,7 +503,7 @@ def test_tab_separates_like_a_space(tmp_path):
 def test_writer_refuses_what_the_reader_would_split(tmp_path, word):
     with pytest.raises(ValueError, match="without ASCII whitespace"):
         write_word2vec(tmp_path / "w.vec", ["ok", word], np.ones((2, 2)))
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
     assert not l1io.is_word(word)
 
 
@@ -525,15 +513,15 @@ def test_writer_refuses_what_the_reader_would_split(tmp_path, word):
 
 
 def test_huge_dimension_in_the_header_is_an_input_error(tmp_path):
-    path = _write(tmp_path / "h.vec", "10 2000000000\na 1 2\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 1, "at most 100000. Got 2000000000")):
+    path = write_file(tmp_path / "h.vec", "10 2000000000\na 1 2\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 1, "at most 100000. Got 2000000000")):
         read_word2vec(path)
 
 
 def test_header_beyond_the_available_memory_is_an_input_error(tmp_path, monkeypatch):
     monkeypatch.setattr(_word2vec, "_available_memory", lambda: 1 << 30)
-    path = _write(tmp_path / "h.vec", "100000000 3000\na 1 2\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 1, "must fit in memory.*max_vocab")):
+    path = write_file(tmp_path / "h.vec", "100000000 3000\na 1 2\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 1, "must fit in memory.*max_vocab")):
         read_word2vec(path)
     # max_vocab bounds the rows kept, so the same header is fine with a small one.
     with pytest.raises(EmbeddingFormatError, match="needs 3000 values"):
@@ -541,8 +529,8 @@ def test_header_beyond_the_available_memory_is_an_input_error(tmp_path, monkeypa
 
 
 def test_lying_header_allocates_little(tmp_path):
-    path = _write(tmp_path / "h.vec", "50000000 2\na 1 2\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "declares 50000000 rows")):
+    path = write_file(tmp_path / "h.vec", "50000000 2\na 1 2\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 3, "declares 50000000 rows")):
         read_word2vec(path)
     buffer = _word2vec._RowBuffer(50_000_000, 300, np.dtype(np.float32))
     assert buffer.data.nbytes <= 64 << 20
@@ -556,8 +544,8 @@ def test_dev_zero_fails_fast(binary):
 
 
 def test_row_longer_than_its_bound(tmp_path):
-    path = _write(tmp_path / "long.vec", "1 2\nw " + "1" * 10_000 + " 2\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 2, "A row must be at most")):
+    path = write_file(tmp_path / "long.vec", "1 2\nw " + "1" * 10_000 + " 2\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 2, "A row must be at most")):
         read_word2vec(path)
 
 
@@ -580,17 +568,17 @@ def _serve_fifo(path, data):
 
 @pytest.mark.parametrize("compress", [False, True])
 def test_fifo_is_read_as_a_stream(tmp_path, compress):
-    write_word2vec(tmp_path / "e.vec", WORDS, _vectors())
+    write_word2vec(tmp_path / "e.vec", WORDS, random_vectors())
     data = (tmp_path / "e.vec").read_bytes()
     thread = _serve_fifo(tmp_path / "pipe", gzip.compress(data) if compress else data)
     words, vectors = read_word2vec(tmp_path / "pipe")
     thread.join(timeout=10)
     assert words == WORDS
-    assert_array_equal(vectors, _vectors())
+    assert_array_equal(vectors, random_vectors())
 
 
 def test_process_substitution(tmp_path):
-    write_word2vec(tmp_path / "e.vec.gz", WORDS, _vectors(), binary=False)
+    write_word2vec(tmp_path / "e.vec.gz", WORDS, random_vectors(), binary=False)
     script = ("import sys; from sklearn_l1align.io import read_word2vec; "
               "w, v = read_word2vec(sys.argv[1]); print(len(w), v.shape[1])")
     done = subprocess.run(["bash", "-c", f'"{sys.executable}" -c "{script}" <(zcat "{tmp_path / "e.vec.gz"}")'],
@@ -606,17 +594,17 @@ def test_process_substitution(tmp_path):
 
 
 def test_text_file_named_bin_is_read_as_text(tmp_path):
-    write_word2vec(tmp_path / "t.bin", WORDS, _vectors())  # text, despite the name
+    write_word2vec(tmp_path / "t.bin", WORDS, random_vectors())  # text, despite the name
     words, vectors = read_word2vec(tmp_path / "t.bin")
     assert words == WORDS
-    assert_array_equal(vectors, _vectors())
-    with pytest.raises(EmbeddingFormatError, match=_error_at(tmp_path / "t.bin", 2, "Got a text row")):
+    assert_array_equal(vectors, random_vectors())
+    with pytest.raises(EmbeddingFormatError, match=error_at(tmp_path / "t.bin", 2, "Got a text row")):
         read_word2vec(tmp_path / "t.bin", binary=True)
 
 
 @pytest.mark.parametrize("seed", range(20))
 def test_binary_file_named_vec_is_read_as_binary(tmp_path, seed):
-    vectors = _vectors(seed=seed, dim=3)
+    vectors = random_vectors(seed=seed, dim=3)
     write_word2vec(tmp_path / "b.vec", WORDS, vectors, binary=True)
     words, back = read_word2vec(tmp_path / "b.vec")
     assert words == WORDS
@@ -681,20 +669,20 @@ def test_bulk_parse_gives_the_per_line_arrays(tmp_path, monkeypatch, batch_bytes
 def test_bulk_parse_names_the_bad_line(tmp_path, monkeypatch, batch_bytes):
     monkeypatch.setattr(_word2vec, "_PARSE_BATCH_BYTES", batch_bytes)
     # Rows 3 and 4 have 3 and 1 values: the batch's total is right, each line is wrong.
-    path = _write(tmp_path / "e.vec", "4 2\na 1 2\nb 3 4\nc 5 6 7\nd 8\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 4, "Got 3 values for 'c'")):
+    path = write_file(tmp_path / "e.vec", "4 2\na 1 2\nb 3 4\nc 5 6 7\nd 8\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 4, "Got 3 values for 'c'")):
         read_word2vec(path)
-    path = _write(tmp_path / "f.vec", "3 2\na 1 2\nb 3 x\nc 5 6\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "Got 'x'")):
+    path = write_file(tmp_path / "f.vec", "3 2\na 1 2\nb 3 x\nc 5 6\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 3, "Got 'x'")):
         read_word2vec(path)
-    path = _write(tmp_path / "g.vec", "3 2\na 1 2\nb nan 4\nc 5 6\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 3, "finite")):
+    path = write_file(tmp_path / "g.vec", "3 2\na 1 2\nb nan 4\nc 5 6\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 3, "finite")):
         read_word2vec(path)
 
 
 def test_unicode_space_between_numbers_is_not_a_separator(tmp_path):
-    path = _write(tmp_path / "nb.vec", "1 2\nw 1\u00a02\n")
-    with pytest.raises(EmbeddingFormatError, match=_error_at(path, 2, re.escape("must be numbers. Got '1\\xa02'"))):
+    path = write_file(tmp_path / "nb.vec", "1 2\nw 1\u00a02\n")
+    with pytest.raises(EmbeddingFormatError, match=error_at(path, 2, re.escape("must be numbers. Got '1\\xa02'"))):
         read_word2vec(path)
 
 
@@ -712,7 +700,7 @@ def test_real_file_bulk_parse_equals_the_per_line_parse(tmp_path):
 @pytest.mark.parametrize("lowercase, max_vocab", [(False, None), (True, None), (True, 3), (False, 4)])
 def test_binary_batches_give_the_same_rows(tmp_path, monkeypatch, batch_bytes, lowercase, max_vocab):
     monkeypatch.setattr(_word2vec, "_PARSE_BATCH_BYTES", batch_bytes)
-    vectors = _vectors()
+    vectors = random_vectors()
     write_word2vec(tmp_path / "e.bin", WORDS, vectors, binary=True)
     words, back = read_word2vec(tmp_path / "e.bin", lowercase=lowercase, max_vocab=max_vocab)
     expected, seen = [], set()
@@ -733,7 +721,7 @@ class _Terminal(io.StringIO):
 
 @pytest.mark.parametrize("binary", [False, True])
 def test_progress_line_when_asked_on_a_terminal(tmp_path, monkeypatch, binary):
-    write_word2vec(tmp_path / "e.vec", WORDS, _vectors(), binary=binary)
+    write_word2vec(tmp_path / "e.vec", WORDS, random_vectors(), binary=binary)
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     read_word2vec(tmp_path / "e.vec")

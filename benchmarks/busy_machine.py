@@ -10,7 +10,12 @@ slowdown under 3× (about 15× before the solvers held their BLAS to one thread)
    300, from ``benchmarks/_realdata.py`` when ``../shared/data`` exists), else on a synthetic
    4,000 × 300 problem with 10% outliers;
 2. the ℓ2 fit, ``ProcrustesAligner().fit`` on 5,000 pairs of two 20,000 × 300 spaces;
-3. the CSLS dictionary, ``CSLSDictionaryBuilder(max_rank=None).build`` on 20,000 × 300.
+3. the CSLS dictionary, ``CSLSDictionaryBuilder(max_rank=None).build`` on 20,000 × 300;
+4. the ℓ2 fit and the mapped source, ``ProcrustesAligner().fit_transform``, beside
+5. VecMap's ``--orthogonal`` step on the same float32 spaces (the transcription in
+   ``benchmarks/peers.py``: SVD of ``Z[trg]ᵀ X[src]``, ``XW``, at the BLAS's default threads).
+
+A second table compares steps 4 and 5, alone and busy: VecMap's ratio to this package.
 
 The real spaces (their first 20,000 rows, and the train pairs inside them) are used for steps
 2 and 3 too when present; ``--synthetic`` forces synthetic data throughout. Every step does the
@@ -33,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from peers import vecmap_orthogonal
 from sklearn_l1align import CSLSDictionaryBuilder, ProcrustesAligner, StiefelFlowSolver
 
 #: (Cayley pairs, dims, space rows, ℓ2 pairs) per --size.
@@ -130,10 +136,21 @@ def steps(flow_problem, spaces):
     def csls():
         CSLSDictionaryBuilder(max_rank=None).build(X, Y)
 
+    X32, Y32 = np.asarray(X, dtype=np.float32), np.asarray(Y, dtype=np.float32)
+
+    def l2_fit_transform():
+        ProcrustesAligner().fit_transform(X32, Y32, pairs=pairs)
+
+    def vecmap_l2():
+        vecmap_orthogonal(X32, Y32, pairs[:, 0], pairs[:, 1])
+
+    shape = f"{len(pairs)} pairs, {X.shape[0]} × {X.shape[1]}"
     return {
         f"Cayley flow ({A.shape[0]} × {A.shape[1]})": cayley,
-        f"ℓ2 fit ({len(pairs)} pairs, {X.shape[0]} × {X.shape[1]})": l2_fit,
+        f"ℓ2 fit ({shape})": l2_fit,
         f"CSLS dictionary ({X.shape[0]} × {X.shape[1]})": csls,
+        f"ℓ2 fit + transform, float32 ({shape})": l2_fit_transform,
+        f"VecMap --orthogonal step, float32 ({shape})": vecmap_l2,
     }
 
 
@@ -198,6 +215,10 @@ def main():
     print("| step | alone (s) | busy (s) | slowdown |\n|---|---|---|---|")
     for name in todo:
         print(f"| {name} | {alone[name]:.3f} | {busy[name]:.3f} | {busy[name] / alone[name]:.2f}x |")
+    ours, vecmap = list(todo)[-2:]
+    print("\n| ℓ2 fit + transform | VecMap / ours, alone | VecMap / ours, busy |\n|---|---|---|")
+    print(f"| float32, {ours.split('(', 1)[1].rstrip(')')} | {alone[vecmap] / alone[ours]:.2f}x "
+          f"| {busy[vecmap] / busy[ours]:.2f}x |")
     print("\nGoal (issue 12): a slowdown under 3x for each step.")
 
 

@@ -16,6 +16,7 @@ import warnings
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
+from sklearn import config_context
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -444,6 +445,32 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 break
         return maps, infos
 
+
+    def fit_transform(self, X: ArrayLike, y: ArrayLike, pairs: ArrayLike | None = None, *,
+                      validation_pairs: ArrayLike | None = None) -> NDArray[np.floating]:
+        """Fit the orthogonal map, then map ``X``: ``fit(X, y, pairs).transform(X)``.
+
+        ``X`` is validated once, by :meth:`fit` (a Pipeline calls this method).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_src, n_features)
+            Source embeddings.
+        y : array-like of shape (n_tgt, n_features)
+            Target embeddings.
+        pairs : array-like of shape (n_pairs, 2), default=None
+            (source row, target row) seed pairs for the first round.
+        validation_pairs : array-like of shape (n_val, 2), default=None
+            Held-out pairs that score every round (see :meth:`fit`).
+
+        Returns
+        -------
+        X_mapped : ndarray of shape (n_src, n_features)
+            ``X @ rotation_``.
+        """
+        self.fit(X, y, pairs, validation_pairs=validation_pairs)
+        with config_context(assume_finite=True):  # fit has checked X
+            return self.transform(X)
 
     def transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map source vectors into the target space.

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ._base import BaseAligner
-from ._geometry import polar
 from ._threads import single_blas_thread
 
 if TYPE_CHECKING:
@@ -29,12 +28,19 @@ def procrustes_rotation(A: ArrayLike, B: ArrayLike) -> NDArray[np.floating]:
 
     Returns
     -------
-    M : ndarray of shape (n_dims, n_dims)
+    M : ndarray of shape (n_dims, n_dims), float64
         The orthogonal minimiser (Schönemann 1966).
 
     See Also
     --------
     ProcrustesAligner : The estimator built on this function.
+
+    Notes
+    -----
+    When ``A`` and ``B`` are both float32, ``AᵀB`` is formed in float32, as VecMap forms it
+    (its entries then carry the inputs' rounding, about 1e-6 relative), and the SVD runs in
+    float64, so ``M`` is orthogonal to float64 precision either way. Any other dtype is
+    computed in float64 throughout.
 
     Examples
     --------
@@ -45,11 +51,53 @@ def procrustes_rotation(A: ArrayLike, B: ArrayLike) -> NDArray[np.floating]:
     array([[ 0.,  1.],
            [-1.,  0.]])
     """
-    # One BLAS thread: a d × d SVD and an n × d × d product gain nothing from a second
-    # thread and lose 5–10× when another process holds the other core (issue 12); the
-    # result then does not depend on the caller's thread count either.
+    return _procrustes(A, B)[0]
+
+
+#: The Frobenius residual comes from ``||A||² + ||B||² − 2 Σσ(AᵀB)`` while it is at least this
+#: share of ``||A||² + ||B||²``; below, where that difference would cancel, from ``AM − B`` itself.
+RESIDUAL_IDENTITY_MIN_SHARE = 1e-2
+
+
+def _procrustes(A, B):
+    """``(M, Σσ)``: the orthogonal Procrustes solution and the nuclear norm of ``AᵀB``."""
+    # One BLAS thread: a d × d factorisation and an n × d × d product gain nothing from a
+    # second thread and lose 5–10× when another process holds the other core (issue 12);
+    # the result then does not depend on the caller's thread count either.
+    A, B = np.asarray(A), np.asarray(B)
+    dtype = _product_dtype(A, B)
     with single_blas_thread():
-        return polar(np.asarray(A, dtype=np.float64).T @ np.asarray(B, dtype=np.float64))
+        C = A.astype(dtype, copy=False).T @ B.astype(dtype, copy=False)
+        U, s, Vt = np.linalg.svd(C.astype(np.float64, copy=False))
+        return U @ Vt, float(s.sum())
+
+
+def _product_dtype(A, B):
+    """float32 when both operands are float32 (no float64 copies of them), else float64."""
+    return np.float32 if A.dtype == np.float32 and B.dtype == np.float32 else np.float64
+
+
+def _squared_norm(X):
+    """``||X||_F²``: each row's sum in X's precision (at most d terms), their total in float64."""
+    return float(np.einsum("ij,ij->i", X, X).sum(dtype=np.float64))
+
+
+def _frobenius_residual(A, B, M, nuclear_norm):
+    """``||AM − B||_F`` for the Procrustes ``M`` of ``A`` and ``B``.
+
+    For that ``M``, ``tr(MᵀAᵀB) = Σσ(AᵀB)``, so ``||AM − B||² = ||A||² + ||B||² − 2 Σσ``: no
+    n × d × d product. Where the residual is small against ``||A||² + ||B||²`` the difference
+    cancels, and the product is formed (in the operands' precision, summed in float64).
+    """
+    total = _squared_norm(A) + _squared_norm(B)
+    squared = total - 2.0 * nuclear_norm
+    if squared >= RESIDUAL_IDENTITY_MIN_SHARE * total:
+        return float(np.sqrt(squared))
+    dtype = _product_dtype(A, B)
+    with single_blas_thread():
+        R = A.astype(dtype, copy=False) @ M.astype(dtype, copy=False)
+    R -= B
+    return float(np.sqrt(_squared_norm(R)))
 
 
 class ProcrustesAligner(BaseAligner):
@@ -106,7 +154,8 @@ class ProcrustesAligner(BaseAligner):
     dictionary_sizes_ : list of int
         Number of pairs in each round.
     residuals_ : list of float
-        ``||AM − B||_F`` over each round's pairs after its solve.
+        ``||AM − B||_F`` over each round's pairs after its solve (the product ``AM`` in
+        float32 when ``X`` and ``y`` are float32).
     validation_scores_ : list of float
         With validation only: the held-out score (or MUSE criterion) of round 0, 1, ...
     best_round_ : int
@@ -159,8 +208,8 @@ class ProcrustesAligner(BaseAligner):
 
     def _fit_round(self, X, y, pairs, M):
         A, B = X[pairs[:, 0]], y[pairs[:, 1]]
-        M = procrustes_rotation(A, B)
-        residual = float(np.linalg.norm(A @ M - B))
+        M, nuclear_norm = _procrustes(A, B)
+        residual = _frobenius_residual(A, B, M, nuclear_norm)
         return M, {"residual": residual, "summary": f"||AM-B||_F = {residual:.6g}"}
 
     def _record(self, infos):

@@ -5,25 +5,40 @@ other core is taken makes d × d LAPACK calls and the solvers' ``Aᵀ G`` produc
 (issue 12). The solvers therefore run their whole loop on one BLAS thread; the large
 n × n similarity blocks of the neighbour search choose their thread count by measuring.
 
-``threadpoolctl`` is a dependency of scikit-learn, so it is always importable. A controller is
-built per ``with`` block (0.4 ms here), so a BLAS loaded late (SciPy's own) is seen too; use the
-blocks around whole loops, never per iteration.
+``threadpoolctl`` is a dependency of scikit-learn, so it is always importable. Building a
+controller scans the process's loaded libraries (about 2 ms here, as much as a 300 × 300
+product), so one is kept and rebuilt only when a module has been imported since
+(:func:`controller`): a BLAS loaded late, such as SciPy's own, arrives with an import. Use
+the blocks around whole loops, never per iteration.
 """
 
 import contextlib
 import logging
 import os
+import sys
 import time
 
 from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FastestBlasThreads", "blas_threads", "current_blas_threads", "max_blas_threads",
-           "single_blas_thread"]
+__all__ = ["FastestBlasThreads", "blas_threads", "controller", "current_blas_threads",
+           "max_blas_threads", "single_blas_thread"]
 
 #: Environment variable that caps the BLAS threads the package uses (an ``n_jobs``-style knob).
 THREADS_ENV = "L1ALIGN_BLAS_THREADS"
+
+_cached = {"modules": -1, "controller": None}
+
+
+def controller():
+    """A ``ThreadpoolController`` of the loaded libraries, rebuilt after any new import."""
+    n_modules = len(sys.modules)
+    if _cached["controller"] is None or _cached["modules"] != n_modules:
+        _cached["controller"] = ThreadpoolController()
+        _cached["modules"] = n_modules
+    return _cached["controller"]
+
 
 def max_blas_threads():
     """The most BLAS threads the package will use: ``$L1ALIGN_BLAS_THREADS`` or the usable cores."""
@@ -50,7 +65,7 @@ def blas_threads(n):
     if n is None:
         yield
         return
-    with ThreadpoolController().limit(limits=int(n), user_api="blas"):
+    with controller().limit(limits=int(n), user_api="blas"):
         yield
 
 
@@ -59,10 +74,10 @@ def single_blas_thread():
     return blas_threads(1)
 
 
-def current_blas_threads(controller=None):
+def current_blas_threads(controller_=None):
     """The thread count the loaded BLAS libraries use now (1 when none is loaded)."""
-    controller = ThreadpoolController() if controller is None else controller
-    counts = [lib.num_threads for lib in controller.select(user_api="blas").lib_controllers]
+    controller_ = controller() if controller_ is None else controller_
+    counts = [lib.num_threads for lib in controller_.select(user_api="blas").lib_controllers]
     return max(counts, default=1)
 
 
@@ -110,14 +125,14 @@ class FastestBlasThreads:
             if flops is not None and flops < MEASURE_MIN_FLOPS:
                 candidates = ()
             else:
-                self.controller = ThreadpoolController()
+                self.controller = controller()
                 top = min(max_blas_threads(), current_blas_threads(self.controller))
                 candidates = (1, top) if top > 1 else ()
         self.candidates = tuple(int(c) for c in candidates)
         if len(self.candidates) == 1:
             self.chosen = self.candidates[0]
         if self.candidates and self.controller is None:
-            self.controller = ThreadpoolController()
+            self.controller = controller()
 
     def _limit(self, n):
         return self.controller.limit(limits=n, user_api="blas")

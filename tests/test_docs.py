@@ -118,7 +118,7 @@ def _build_requested():
 @pytest.mark.skipif(not _build_requested(), reason="set L1ALIGN_BUILD_DOCS=1 (or CI=true) to build the docs")
 def test_sphinx_build_without_warnings(tmp_path):
     """``sphinx-build -W`` builds the site, running every gallery example."""
-    for module in ("sphinx", "numpydoc", "sphinx_gallery", "matplotlib"):
+    for module in ("sphinx", "numpydoc", "sphinx_gallery", "matplotlib", "sphinx-mathjax-offline"):
         if importlib.util.find_spec(module) is None:
             pytest.fail(f"building the docs needs {module}: pip install '.[docs]'")
     env = dict(os.environ)
@@ -129,4 +129,13 @@ def test_sphinx_build_without_warnings(tmp_path):
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"sphinx-build failed ({proc.returncode}):\n{output[-20000:]}"
-    assert (tmp_path / "html" / "auto_examples" / "plot_figure1.html").is_file()
+    html = tmp_path / "html"
+    assert (html / "auto_examples" / "plot_figure1.html").is_file()
+    # Formulas render without a network: MathJax ships with the site, and every page that has
+    # math loads that copy, not a CDN's (issue 12: raw TeX where MathJax cannot load).
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    with_math = [p for p in html.rglob("*.html") if 'class="math' in p.read_text(encoding="utf-8")]
+    assert with_math
+    for page in with_math:
+        text = page.read_text(encoding="utf-8")
+        assert "mathjax/tex-chtml.js" in text and "cdn.jsdelivr" not in text, page.name

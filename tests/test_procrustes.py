@@ -386,3 +386,63 @@ def test_fit_does_not_depend_on_the_blas_thread_count():
         maps.append((aligner.rotation_, aligner.dictionary_))
     np.testing.assert_array_equal(maps[0][0], maps[1][0])
     np.testing.assert_array_equal(maps[0][1], maps[1][1])
+
+
+# ------------------------------------------------------------------- residual, fast paths
+def _noisy_pairs(noise, dtype, n=2000, d=50, seed=21):
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(n, d))
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    Q = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    B = A @ Q + noise * rng.normal(size=(n, d)) / np.sqrt(d)
+    return A.astype(dtype), B.astype(dtype)
+
+
+@pytest.mark.parametrize("noise", [1.0, 0.3, 0.05, 0.0])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 2e-6)])
+def test_residual_equals_the_exact_product_norm(noise, dtype, rtol):
+    # Large residuals come from ||A||² + ||B||² − 2Σσ, small ones from the product; either way
+    # the figure is ||AM − B||_F, computed here in float64 from the same (rounded) inputs.
+    A, B = _noisy_pairs(noise, dtype)
+    aligner = ProcrustesAligner(dictionary="paired").fit(A, B)
+    M = aligner.rotation_
+    exact = np.linalg.norm(A.astype(np.float64) @ M - B.astype(np.float64))
+    if noise == 0.0:
+        assert aligner.residuals_[0] < (1e-12 if dtype == np.float64 else 1e-4)
+    else:
+        assert_allclose(aligner.residuals_[0], exact, rtol=rtol)
+
+
+def test_large_residual_needs_no_product():
+    from sklearn_l1align._procrustes import _frobenius_residual, _procrustes
+
+    A, B = _noisy_pairs(1.0, np.float64)
+    M, nuclear = _procrustes(A, B)
+    # M=None: the identity path must not touch M (it would fail on the product).
+    assert_allclose(_frobenius_residual(A, B, None, nuclear), np.linalg.norm(A @ M - B), rtol=1e-12)
+    A, B = _noisy_pairs(0.05, np.float64)
+    M, nuclear = _procrustes(A, B)
+    with pytest.raises(AttributeError):  # a small residual is formed from the product
+        _frobenius_residual(A, B, None, nuclear)
+
+
+def test_float32_rotation_is_orthogonal_and_near_the_float64_one():
+    A, B = _noisy_pairs(0.5, np.float64)
+    M64 = procrustes_rotation(A, B)
+    M32 = procrustes_rotation(A.astype(np.float32), B.astype(np.float32))
+    assert M32.dtype == np.float64
+    assert_allclose(M32.T @ M32, np.eye(M32.shape[0]), atol=1e-12)
+    assert_allclose(M32, M64, atol=1e-5)
+
+
+def test_fit_transform_equals_fit_then_transform_and_checks_x():
+    X, Y, _ = planted_problem(n=60, d=6, seed=22)
+    pairs = np.column_stack([np.arange(40)] * 2)
+    expected = ProcrustesAligner().fit(X, Y, pairs=pairs).transform(X)
+    assert_array_equal(ProcrustesAligner().fit_transform(X, Y, pairs=pairs), expected)
+    pipe = Pipeline([("l2", ProcrustesAligner()), ("l1", ProcrustesAligner(dictionary="paired"))])
+    assert pipe.fit(X, Y, l2__pairs=pairs, l1__pairs=pairs).transform(X).shape == X.shape
+    bad = X.copy()
+    bad[50, 2] = np.nan  # a row outside the pairs: still refused
+    with pytest.raises(ValueError, match="NaN"):
+        ProcrustesAligner().fit_transform(bad, Y, pairs=pairs)

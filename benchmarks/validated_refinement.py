@@ -161,8 +161,11 @@ def held_out_agreement(pairs, tiny):
               f"{100 * refined.mean():.2f} | {wins} / {losses} | "
               f"{mcnemar_test(base, refined):.3g} |", flush=True)
 
+    ranks = []
     for pair in pairs:
         X, Y, train, test = load(pair, tiny)
+        # Rows are in frequency order (most frequent first): the row index is the rank.
+        ranks.append((pair, np.median(np.unique(train[:, 0])), np.median(np.unique(test[:, 0]))))
         M0, M1 = fit_both(X, Y, train)
         line(pair, "test dictionary", hits(X, Y, M0, test), hits(X, Y, M1, test))
         for random_state in range(3):
@@ -173,6 +176,9 @@ def held_out_agreement(pairs, tiny):
                 refined.append(hits(X, Y, M1, train[held_rows]))
             line(pair, f"held-out seed words, 5 folds, random_state={random_state}",
                  np.concatenate(base), np.concatenate(refined))
+    print("\n| pair | median frequency rank of the seed's source words | of the test's |\n|---|---|---|")
+    for pair, seed_rank, test_rank in ranks:
+        print(f"| {pair} | {seed_rank:,.0f} | {test_rank:,.0f} |")
 
 
 def main():

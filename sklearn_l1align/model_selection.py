@@ -608,7 +608,9 @@ class RefinementSelection:
         P@1 on the held-out words), ``wins`` and ``losses`` (held-out words that only this
         step, or only the base, retrieves), ``mcnemar_p`` against the base,
         ``significant`` (the tolerance rule), ``kept`` (in the chain that was kept),
-        ``fit_seconds``, and ``unsupervised`` (MUSE's criterion) when recorded.
+        ``fit_seconds``, ``n_dictionary_pairs`` (the pairs the step was fitted on),
+        ``stop_reason`` (ℓ1 steps: why the solver stopped), and ``unsupervised`` (MUSE's
+        criterion) when recorded.
     n_fit_pairs, n_held_out_pairs, n_held_out_words : int
         The split.
     refit_seconds, total_seconds : float
@@ -679,7 +681,8 @@ class RefinementSelection:
 
 def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
                 rotation: ArrayLike | None = None, *, seed_pairs: ArrayLike | None = None,
-                on_step: Callable[..., object] | None = None) -> list[NDArray[np.floating]]:
+                on_step: Callable[..., object] | None = None,
+                on_fitted: Callable[..., object] | None = None) -> list[NDArray[np.floating]]:
     """Apply a refinement chain from ``rotation``; return the composed map after each step.
 
     Step ``i`` is a clone of ``chain[i]`` fitted on ``X_src @ M`` (``M`` the map so far)
@@ -699,6 +702,8 @@ def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
         Seed pairs for the steps that keep them in their dictionary.
     on_step : callable, default=None
         Called as ``on_step(i, M, seconds)`` after each step.
+    on_fitted : callable, default=None
+        Called as ``on_fitted(i, estimator)`` with each fitted step, before ``on_step``.
 
     Returns
     -------
@@ -730,6 +735,8 @@ def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
             step.fit(X_mapped, X_tgt)
         M = M @ step.rotation_
         maps.append(M)
+        if on_fitted is not None:
+            on_fitted(i, step)
         if on_step is not None:
             on_step(i, M, time.perf_counter() - start)
     return maps
@@ -838,6 +845,14 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         refit = True
 
     steps = []
+    fitted = {}
+
+    def describe(candidate, index, estimator):
+        detail = {"n_dictionary_pairs": int(len(estimator.dictionary_))}
+        result = getattr(estimator, "solver_result_", None)
+        if result is not None:
+            detail["stop_reason"] = str(result.stop_reason.value)
+        fitted[candidate, index] = detail
 
     def score(candidate, index, name, M, seconds):
         Xm = X_src @ M.astype(X_src.dtype, copy=False)
@@ -845,7 +860,8 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         nn = bli_precision(Xm, X_tgt, held_out, k=1, method="nn")
         entry = {"candidate": candidate, "step": index, "name": name,
                  "held_out_p1": csls.precision[1], "held_out_nn_p1": nn.precision[1],
-                 "fit_seconds": float(seconds), "_hits": csls.hits[1], "_map": M}
+                 "fit_seconds": float(seconds), "_hits": csls.hits[1], "_map": M,
+                 **fitted.get((candidate, index), {})}
         if record_unsupervised:
             entry["unsupervised"] = mean_csls_cosine(Xm, X_tgt)
         steps.append(entry)
@@ -854,9 +870,11 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
 
     t0 = time.perf_counter()
     base = ProcrustesAligner(dictionary="paired").fit(X_src, X_tgt, pairs=fit_seed)
+    describe("l2", 0, base)
     score("l2", 0, "l2", base.rotation_, time.perf_counter() - t0)
     for name, chain in candidates.items():
         apply_chain(X_src, X_tgt, chain, base.rotation_, seed_pairs=fit_seed,
+                    on_fitted=lambda i, est, name=name: describe(name, i, est),
                     on_step=lambda i, M, s, name=name, chain=chain: score(
                    name, i, f"{name}[{i}] {type(chain[i]).__name__}", M, s))
 

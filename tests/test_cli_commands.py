@@ -162,6 +162,14 @@ def test_validation_keeps_l2_when_no_step_can_help(planted, tmp_path, capsys):
     assert "base (kept: no refinement helped)" in lines[0]
     assert all(line.rstrip().endswith("rejected (no gain beyond noise)") for line in lines[1:])
     assert "kept: l2" in captured.out
+    # Each step says what it was fitted on, and each ℓ1 step why its solver stopped.
+    for step, line in zip(validation["steps"], lines):
+        assert step["n_dictionary_pairs"] > 0 and f"[{step['n_dictionary_pairs']} pairs" in line
+        is_l1 = "L1ProcrustesAligner" in step["name"]
+        assert ("stop_reason" in step) == is_l1
+        if is_l1:
+            assert step["stop_reason"] in {r.value for r in StopReason}
+            assert f"stopped: {step['stop_reason']}" in line
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from sklearn_l1align import (
     L1ProcrustesAligner,
     ProcrustesAligner,
     StiefelFlowSolver,
+    StopReason,
     normalize_embeddings,
 )
 from sklearn_l1align.metrics import bli_mrr, bli_precision
@@ -426,3 +427,19 @@ def test_default_candidates_hold_the_papers_schedule():
     assert cands["paper"][0].n_refinements == 9
     assert cands["l1_seed_union"][0].refinement_dictionary == "seed+induced"
     assert cands["l1_flow"][0].solver.integrator == "cayley"
+
+
+def test_select_refinement_records_each_steps_dictionary_and_stop():
+    X, Y, _ = _problem(n=400, d=10)
+    seed = _identity_pairs(range(150))
+    induced = _identity_pairs(range(0, 400, 2))
+    cands = {"l1": [L1ProcrustesAligner(dictionary=FixedBuilder(induced), solver=FAST)]}
+    sel = select_refinement(X, Y, seed, cands, random_state=0)
+    base, l1 = sel.steps
+    assert base["n_dictionary_pairs"] == sel.n_fit_pairs == len(seed) - sel.n_held_out_pairs
+    assert "stop_reason" not in base
+    assert l1["n_dictionary_pairs"] == len(induced)
+    assert l1["stop_reason"] in {r.value for r in StopReason}
+    seen = []
+    apply_chain(X, Y, cands["l1"], on_fitted=lambda i, est: seen.append((i, len(est.dictionary_))))
+    assert seen == [(0, len(induced))]

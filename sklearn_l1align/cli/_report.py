@@ -181,9 +181,13 @@ def print_run_summary(report, paths):
               f"{validation['n_fit_pairs']} pairs; held-out CSLS-10 P@1 per step:")
         width = max(len(s["name"]) for s in validation["steps"]) + 2
         for s in validation["steps"]:
+            fit = ", ".join(
+                ([f"{s['n_dictionary_pairs']} pairs"] if "n_dictionary_pairs" in s else [])
+                + ([f"stopped: {s['stop_reason']}"] if "stop_reason" in s else []))
             print(f"  {s['name']:<{width}}{100 * s['held_out_p1']:>6.1f}%  "
                   f"(+{s['wins']}/-{s['losses']} words against l2, "
-                  f"McNemar p={s['mcnemar_p']:.2g})  {verdict(s, validation['kept'])}")
+                  f"McNemar p={s['mcnemar_p']:.2g})" + (f"  [{fit}]" if fit else "")
+                  + f"  {verdict(s, validation['kept'])}")
         print(f"kept: {validation['kept']}, refitted on all {validation['n_seed_pairs']} seed "
               "pairs")
     for step in report["steps"]:

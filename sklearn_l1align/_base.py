@@ -196,6 +196,9 @@ def mean_csls_cosine(X_mapped: ArrayLike, y: ArrayLike, *, n_queries: int = UNSU
     >>> round(mean_csls_cosine(X, X), 6)
     1.0
     """
+    X_mapped = check_array(check_real(X_mapped, "X_mapped"), dtype=[np.float64, np.float32],
+                           input_name="X_mapped")
+    y = check_array(check_real(y, "y"), dtype=[np.float64, np.float32], input_name="y")
     queries = np.arange(min(n_queries, X_mapped.shape[0]))
     idx, _ = topk_neighbors(X_mapped, y, 1, method="csls", csls_k=csls_k, queries=queries)
     cos = np.sum(unit_rows(X_mapped[queries], dtype=np.float64) * unit_rows(y[idx[:, 0]], dtype=np.float64),

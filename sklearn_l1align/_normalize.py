@@ -122,10 +122,10 @@ def normalize_embeddings(X: ArrayLike, steps: Sequence[str] = ("unit", "center",
     array([1., 1.])
     """
     steps = _check_steps(steps)
-    if not hasattr(X, "ndim"):
-        X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"X must be a 2-D array of shape (n_words, n_dims). Got shape {X.shape} instead.")
+    shape = getattr(X, "shape", None)  # sparse matrices too: the normaliser refuses them
+    shape = np.shape(X) if shape is None else tuple(shape)
+    if len(shape) != 2:
+        raise ValueError(f"X must be a 2-D array of shape (n_words, n_dims). Got shape {shape} instead.")
     return EmbeddingNormalizer(steps=steps, copy=copy).fit_transform(X)
 
 

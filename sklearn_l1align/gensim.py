@@ -580,7 +580,8 @@ class _CachedTerm:
 
 
 #: ``kv_tgt -> {(id(kv_src_mapped), csls_k): _CachedTerm}``; entries die with the target space.
-_CSLS_TERMS = weakref.WeakKeyDictionary()
+_CSLS_TERMS: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], _CachedTerm]] = (
+    weakref.WeakKeyDictionary())
 
 
 def _csls_target_term(kv_src_mapped, kv_tgt, X, Y, csls_k):

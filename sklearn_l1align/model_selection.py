@@ -204,6 +204,8 @@ class SeedWordKFold(BaseCrossValidator):
     [[0, 1], [2], [3]]
     """
 
+    n_splits: int
+
     def __init__(self, n_splits: int = 5, *, shuffle: bool = True,
                  random_state: int | np.random.RandomState | None = None) -> None:
         if not isinstance(n_splits, numbers.Integral) or n_splits < 2:
@@ -723,7 +725,8 @@ def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
     >>> [M.shape for M in apply_chain(X, X, [ProcrustesAligner(dictionary="paired")])]
     [(3, 3)]
     """
-    M = np.eye(X_src.shape[1]) if rotation is None else rotation
+    X_src = np.asarray(X_src)
+    M = np.eye(X_src.shape[1]) if rotation is None else np.asarray(rotation, dtype=np.float64)
     maps = []
     for i, step in enumerate(chain):
         start = time.perf_counter()

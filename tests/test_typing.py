@@ -168,3 +168,17 @@ def test_py_typed_marker_exists_and_is_packaged():
         config = tomllib.load(handle)
     package_data = config["tool"]["setuptools"]["package-data"]
     assert "py.typed" in package_data["sklearn_l1align"]
+
+
+def test_the_package_type_checks(tmp_path):
+    """mypy (configured in pyproject.toml) finds no error in the package's own code.
+
+    The annotations are only worth shipping (``py.typed``) if the bodies agree with them.
+    """
+    pytest.importorskip("mypy")
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache")],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    assert "Success" in proc.stdout

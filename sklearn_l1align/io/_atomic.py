@@ -428,6 +428,7 @@ def atomic_save_npz(path: str | os.PathLike, arrays: Mapping[str, ArrayLike], *,
 # The staged commit: a set of files that move into place together
 # --------------------------------------------------------------------------
 
+_fcntl: Any
 try:  # POSIX advisory locks; without them (Windows) liveness falls back to the pid.
     import fcntl as _fcntl
 except ImportError:  # pragma: no cover

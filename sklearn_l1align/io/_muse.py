@@ -87,7 +87,7 @@ def read_dictionary(path: str | os.PathLike, *, lowercase: bool = False) -> list
     ('reine', 'королева')
     """
     path_str = os.fspath(path)
-    pairs = {}
+    pairs: dict[tuple[str, str], None] = {}  # ordered and de-duplicated
     lineno = 0
     try:
         with reading(path_str) as (stream, _):
@@ -122,7 +122,7 @@ def read_dictionary(path: str | os.PathLike, *, lowercase: bool = False) -> list
                     )
                 if lowercase:
                     fields = [field.lower() for field in fields]
-                pairs.setdefault(tuple(fields), None)
+                pairs.setdefault((fields[0], fields[1]), None)
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise EmbeddingFormatError(
             path_str,

@@ -443,3 +443,14 @@ def test_select_refinement_records_each_steps_dictionary_and_stop():
     seen = []
     apply_chain(X, Y, cands["l1"], on_fitted=lambda i, est: seen.append((i, len(est.dictionary_))))
     assert seen == [(0, len(induced))]
+
+
+def test_apply_chain_and_mean_csls_cosine_take_array_likes():
+    X, Y, _ = _problem(n=60, d=5)
+    chain = [ProcrustesAligner(dictionary="paired")]
+    assert_allclose(apply_chain(X.tolist(), Y.tolist(), chain)[-1], apply_chain(X, Y, chain)[-1])
+    assert mean_csls_cosine(X.tolist(), Y.tolist()) == pytest.approx(mean_csls_cosine(X, Y))
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        mean_csls_cosine(bad, Y)

@@ -80,6 +80,15 @@ def test_verdict(entry, kept, expected):
     assert _report.verdict(entry, kept) == expected
 
 
+def test_verdict_says_when_a_passed_over_step_ties_the_kept_one():
+    entry = {"candidate": "paper", "step": 2, "kept": False, "significant": True,
+             "held_out_p1": 0.433}
+    assert _report.verdict(entry, "paper[0]", 0.433) == (
+        "not kept (a gain beyond noise that ties the kept step, which comes first)")
+    assert _report.verdict(entry, "paper[0]", 0.450) == (
+        "not kept (a gain beyond noise, but not the best)")
+
+
 def test_format_translations():
     text = _report.format_translations({"chat": [("кот", 0.91234), ("кошка", -0.5)]}, "csls", 10)
     header, line = text.splitlines()

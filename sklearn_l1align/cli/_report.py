@@ -154,8 +154,12 @@ def _p1_text(bli):
         f"{method_name(m, bli['csls_k'])} {100 * v['P@1']:.1f}%" for m, v in bli["precision"].items())
 
 
-def verdict(entry, kept):
-    """What validation did with one step: the base, kept, or rejected."""
+def verdict(entry, kept, kept_score=None):
+    """What validation did with one step: the base, kept, or rejected.
+
+    ``kept_score`` is the kept step's held-out score: a step that ties it was passed over
+    because the kept one comes first (fewer steps, or an earlier candidate).
+    """
     if entry["candidate"] == "l2":
         return "base" + (" (kept: no refinement helped)" if kept == "l2" else "")
     if f"{entry['candidate']}[{entry['step']}]" == kept:
@@ -163,6 +167,8 @@ def verdict(entry, kept):
     if entry["kept"]:
         return "kept (on the way to the best)"
     if entry.get("significant"):
+        if kept_score is not None and entry.get("held_out_p1") == kept_score:
+            return "not kept (a gain beyond noise that ties the kept step, which comes first)"
         return "not kept (a gain beyond noise, but not the best)"
     return "rejected (no gain beyond noise)"
 
@@ -180,6 +186,8 @@ def print_run_summary(report, paths):
               f"({validation['n_held_out_pairs']} pairs), steps fitted on the other "
               f"{validation['n_fit_pairs']} pairs; held-out CSLS-10 P@1 per step:")
         width = max(len(s["name"]) for s in validation["steps"]) + 2
+        kept_score = next((s["held_out_p1"] for s in validation["steps"]
+                           if f"{s['candidate']}[{s['step']}]" == validation["kept"]), None)
         for s in validation["steps"]:
             fit = ", ".join(
                 ([f"{s['n_dictionary_pairs']} pairs"] if "n_dictionary_pairs" in s else [])
@@ -187,7 +195,7 @@ def print_run_summary(report, paths):
             print(f"  {s['name']:<{width}}{100 * s['held_out_p1']:>6.1f}%  "
                   f"(+{s['wins']}/-{s['losses']} words against l2, "
                   f"McNemar p={s['mcnemar_p']:.2g})" + (f"  [{fit}]" if fit else "")
-                  + f"  {verdict(s, validation['kept'])}")
+                  + f"  {verdict(s, validation['kept'], kept_score)}")
         print(f"kept: {validation['kept']}, refitted on all {validation['n_seed_pairs']} seed "
               "pairs")
     for step in report["steps"]:

@@ -78,6 +78,23 @@ def check_result_invariants(res, A, B, *, ortho_tol, monotone=True, initial=None
     assert res.rotation.shape == (A.shape[1],) * 2 and res.rotation.dtype == np.float64
 
 
+def interrupt_on_call(monkeypatch, owner, name, n):
+    """Make ``owner.name`` raise KeyboardInterrupt on its ``n``-th call (a function or a method).
+
+    A real Ctrl-C lands where the time is spent; this puts one there, deterministically.
+    """
+    real = getattr(owner, name)
+    calls = []
+
+    def interrupting(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, interrupting)
+
+
 def solve_expecting_interrupt(solver, *args, **kwargs):
     """``solver.solve(...)`` where a KeyboardInterrupt is injected; it must be caught by the solver.
 

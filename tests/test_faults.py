@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from _helpers import planted_problem
+from _solver_helpers import interrupt_on_call
 from sklearn_l1align import (
     CSLSDictionaryBuilder,
     HuberContinuationSolver,
@@ -144,16 +145,7 @@ def test_interrupt_from_callback_keeps_best_map(problem, name):
 def test_interrupt_between_steps_through_fit(problem, name, monkeypatch):
     # A Ctrl-C between two steps: here, while the third accepted step is being recorded.
     A, B = problem
-    real = _result.Tracker.accept
-    calls = []
-
-    def interrupting(self, *args):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(self, *args)
-
-    monkeypatch.setattr(_result.Tracker, "accept", interrupting)
+    interrupt_on_call(monkeypatch, _result.Tracker, "accept", 3)
     aligner = L1ProcrustesAligner(dictionary="paired", solver=SOLVERS[name]())
     with pytest.warns(ConvergenceWarning, match="interrupted"):
         try:
@@ -171,16 +163,7 @@ def test_interrupt_between_steps_through_fit(problem, name, monkeypatch):
 def test_interrupt_inside_gradient_through_fit(problem, name, monkeypatch):
     # A Ctrl-C lands where the time goes, inside the gradient; fit returns the best map so far.
     A, B = problem
-    real = flow_module.smoothed_gradient
-    calls = []
-
-    def interrupting(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 25:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(flow_module, "smoothed_gradient", interrupting)
+    interrupt_on_call(monkeypatch, flow_module, "smoothed_gradient", 25)
     aligner = L1ProcrustesAligner(dictionary="paired", solver=SOLVERS[name]())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -12,6 +12,7 @@ from _helpers import planted_problem
 from _solver_helpers import (
     blas_thread_counts,
     check_result_invariants,
+    interrupt_on_call,
     outlier_problem,
     solve_expecting_interrupt,
 )
@@ -387,16 +388,7 @@ def test_stop_interrupted_inside_right_hand_side(small_problem, integrator, monk
     # A real Ctrl-C lands where the time is spent: inside the gradient evaluation, which for
     # VODE runs as a callback from Fortran. The work done so far must not be lost.
     A, B = small_problem
-    real = flow_module.smoothed_gradient
-    calls = []
-
-    def interrupting(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 30:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(flow_module, "smoothed_gradient", interrupting)
+    interrupt_on_call(monkeypatch, flow_module, "smoothed_gradient", 30)
     res = solve_expecting_interrupt(StiefelFlowSolver(integrator=integrator, min_decrease=None), A, B)
     assert res.stop_reason is StopReason.INTERRUPTED
     assert res.n_steps >= 1

@@ -154,6 +154,11 @@ def _p1_text(bli):
         f"{method_name(m, bli['csls_k'])} {100 * v['P@1']:.1f}%" for m, v in bli["precision"].items())
 
 
+def _step_name(entry):
+    """A scored step's name as ``select_refinement`` reports the kept one: ``"paper[1]"``."""
+    return f"{entry['candidate']}[{entry['step']}]"
+
+
 def verdict(entry, kept, kept_score=None):
     """What validation did with one step: the base, kept, or rejected.
 
@@ -162,7 +167,7 @@ def verdict(entry, kept, kept_score=None):
     """
     if entry["candidate"] == "l2":
         return "base" + (" (kept: no refinement helped)" if kept == "l2" else "")
-    if f"{entry['candidate']}[{entry['step']}]" == kept:
+    if _step_name(entry) == kept:
         return "kept (best)"
     if entry["kept"]:
         return "kept (on the way to the best)"
@@ -187,7 +192,7 @@ def print_run_summary(report, paths):
               f"{validation['n_fit_pairs']} pairs; held-out CSLS-10 P@1 per step:")
         width = max(len(s["name"]) for s in validation["steps"]) + 2
         kept_score = next((s["held_out_p1"] for s in validation["steps"]
-                           if f"{s['candidate']}[{s['step']}]" == validation["kept"]), None)
+                           if _step_name(s) == validation["kept"]), None)
         for s in validation["steps"]:
             fit = ", ".join(
                 ([f"{s['n_dictionary_pairs']} pairs"] if "n_dictionary_pairs" in s else [])

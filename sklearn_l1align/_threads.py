@@ -22,7 +22,7 @@ from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FastestBlasThreads", "blas_threads", "controller", "current_blas_threads",
+__all__ = ["FastestBlasThreads", "blas_threads", "by_row_blocks", "controller", "current_blas_threads",
            "max_blas_threads", "single_blas_thread"]
 
 #: Environment variable that caps the BLAS threads the package uses (an ``n_jobs``-style knob).
@@ -160,3 +160,32 @@ class FastestBlasThreads:
                 logger.debug("BLAS threads measured %s s: using %d",
                              {c: round(t, 4) for c, t in self.timings.items()}, self.chosen)
         return result
+
+
+#: Each of :func:`by_row_blocks`' two probe blocks holds this share of the rows.
+PROBE_SHARE = 1 / 16
+
+
+def by_row_blocks(fn, n_rows, *, measure=True):
+    """Run ``fn(start, stop)`` over row ranges that cover ``range(n_rows)``, at measured threads.
+
+    For one large product that splits by rows (``AᵀB`` summed over row blocks, a row
+    block of ``X @ v``): the first two ranges, each :data:`PROBE_SHARE` of the rows, are
+    timed by :class:`FastestBlasThreads` (one thread, then two), and the rest runs as one
+    call at the faster count. The probes are useful work, so the measurement costs only
+    the slower probe's extra time, and the choice follows the load of this very call.
+    With ``measure=False`` (for a product too small to be worth it: see
+    :data:`MEASURE_MIN_FLOPS`), ``fn(0, n_rows)`` runs once at the threads as they are.
+    The ranges depend only on ``n_rows``.
+
+    Returns
+    -------
+    results : list
+        ``fn``'s results, one per range, in row order.
+    """
+    probe = int(n_rows * PROBE_SHARE)
+    if not measure or probe < 1:
+        return [fn(0, n_rows)]
+    threads = FastestBlasThreads()
+    return [threads.run(fn, start, stop)
+            for start, stop in ((0, probe), (probe, 2 * probe), (2 * probe, n_rows))]

@@ -7,10 +7,13 @@ same message for the same mistake wherever they make it.
 import numbers
 
 import numpy as np
+from sklearn import get_config
+from sklearn.utils import check_array
 
 from ._geometry import orthogonality_error
+from ._threads import by_row_blocks
 
-__all__ = ["check_cutoffs", "check_orthogonal", "check_pairs", "check_real", "check_same_dim"]
+__all__ = ["check_all_finite", "check_cutoffs", "check_orthogonal", "check_pairs", "check_real", "check_same_dim"]
 
 
 def check_real(X, name):
@@ -128,3 +131,43 @@ def check_cutoffs(k, name="k"):
             raise ValueError(f"{name} must be a positive integer or a tuple of positive integers "
                              f"(cut-offs such as 1, 5, 10). Got {v!r} in {name}={k!r} instead.")
     return tuple(int(v) for v in values)
+
+
+
+#: Float matrices of at least this many entries are checked for NaN through BLAS.
+FINITE_BLAS_MIN_SIZE = 1 << 20
+
+def check_all_finite(arrays, names, estimator=None):
+    """Raise scikit-learn's ``ValueError`` if any of ``arrays`` holds NaN or infinity.
+
+    The check of ``check_array(..., ensure_all_finite=True)``, for validated float arrays,
+    at about half its cost on large ones. Like scikit-learn's, it sums each array: the sum
+    is finite whenever every entry is. A sum that is not finite is re-checked by
+    ``check_array``, which raises its own message (or passes, when a finite array's sum
+    merely overflowed). ``sklearn.config_context(assume_finite=True)`` skips it, as it
+    does scikit-learn's.
+
+    Summing is a memory-bound read (about 2 ms for 20,000 × 300 float32 here), and one
+    core reads at about half the speed of two. So a large matrix is summed as ``X @ 1``
+    by BLAS, at the thread count measured fastest on its first rows
+    (:func:`~sklearn_l1align._threads.by_row_blocks`): two threads when the machine is
+    idle, one when another process holds the second core.
+    """
+    if get_config()["assume_finite"]:
+        return
+    for array, name in zip(arrays, names):
+        if not np.isfinite(_total(array)):
+            check_array(array, dtype=None, ensure_all_finite=True, ensure_2d=False,
+                        ensure_min_samples=0, ensure_min_features=0, input_name=name,
+                        estimator=estimator)
+
+
+def _total(X):
+    """The sum of ``X``'s entries (NaN or ±inf when one of them is not finite)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is re-checked, not warned
+        if (X.ndim != 2 or X.dtype.kind != "f" or X.size < FINITE_BLAS_MIN_SIZE
+                or not (X.flags.c_contiguous or X.flags.f_contiguous)):
+            return np.sum(X)
+        ones = np.ones(X.shape[1], dtype=X.dtype)
+        return sum(by_row_blocks(lambda start, stop: float((X[start:stop] @ ones).sum()),
+                                 X.shape[0]))

@@ -106,3 +106,55 @@ def test_orthogonality_error_and_check_orthogonal():
         check_orthogonal(Q, 4, tol=1e-5)
     with pytest.raises(ValueError, match="finite"):
         check_orthogonal(np.full((2, 2), np.nan), 2, tol=1e-5)
+
+
+# ------------------------------------------------------------------- finiteness (issue 12)
+def _large(dtype=np.float32, order="C"):
+    from sklearn_l1align._validation import FINITE_BLAS_MIN_SIZE
+
+    rows = FINITE_BLAS_MIN_SIZE // 64 + 3  # over the BLAS threshold, rows not a multiple of 16
+    return np.asarray(np.random.default_rng(0).normal(size=(rows, 64)), dtype=dtype, order=order)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("bad, message", [(np.nan, "Input y contains NaN"),
+                                          (np.inf, "Input y contains infinity"),
+                                          (-np.inf, "Input y contains infinity")])
+def test_check_all_finite_finds_one_bad_entry_anywhere(dtype, order, bad, message):
+    # One bad entry in the first, a middle and the last row (the probes and the rest of
+    # the row blocks), with scikit-learn's own message naming the array.
+    from sklearn_l1align._validation import check_all_finite
+
+    X = _large(dtype, order)
+    check_all_finite((X, X), ("X", "y"))
+    for row in (0, X.shape[0] // 2, X.shape[0] - 1):
+        Y = X.copy(order="K")
+        Y[row, 7] = bad
+        with pytest.raises(ValueError, match=message):
+            check_all_finite((X, Y), ("X", "y"))
+
+
+def test_check_all_finite_passes_a_finite_array_whose_sum_overflows():
+    from sklearn_l1align._validation import check_all_finite
+
+    X = _large()
+    X[:, :] = np.float32(3e38)
+    check_all_finite((X,), ("X",))  # the sum is inf, each entry finite: the full check passes
+
+
+def test_check_all_finite_small_strided_and_assume_finite():
+    import sklearn
+
+    from sklearn_l1align._validation import check_all_finite
+
+    small = np.array([[1.0, np.nan]])
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        check_all_finite((small,), ("X",))
+    strided = _large()[:, ::2].copy()
+    strided = np.repeat(strided, 2, axis=1)[:, ::2]  # neither C- nor F-contiguous
+    strided[5, 3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        check_all_finite((strided,), ("X",))
+    with sklearn.config_context(assume_finite=True):
+        check_all_finite((small, strided), ("X", "y"))

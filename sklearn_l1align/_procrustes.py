@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import scipy.linalg
 
 from ._base import BaseAligner
-from ._threads import single_blas_thread
+from ._threads import MEASURE_MIN_FLOPS, FastestBlasThreads, single_blas_thread
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -37,10 +38,10 @@ def procrustes_rotation(A: ArrayLike, B: ArrayLike) -> NDArray[np.floating]:
 
     Notes
     -----
-    When ``A`` and ``B`` are both float32, ``AᵀB`` is formed in float32, as VecMap forms it
-    (its entries then carry the inputs' rounding, about 1e-6 relative), and the SVD runs in
-    float64, so ``M`` is orthogonal to float64 precision either way. Any other dtype is
-    computed in float64 throughout.
+    When ``A`` and ``B`` are both float32, ``AᵀB`` is formed and factorised in float32, as
+    VecMap does (its entries then carry the inputs' rounding, about 1e-6 relative), and one
+    Newton–Schulz step in float64 makes ``M`` orthogonal to float64 precision. Any other
+    dtype is computed in float64 throughout.
 
     Examples
     --------
@@ -61,15 +62,64 @@ RESIDUAL_IDENTITY_MIN_SHARE = 1e-2
 
 def _procrustes(A, B):
     """``(M, Σσ)``: the orthogonal Procrustes solution and the nuclear norm of ``AᵀB``."""
-    # One BLAS thread: a d × d factorisation and an n × d × d product gain nothing from a
-    # second thread and lose 5–10× when another process holds the other core (issue 12);
-    # the result then does not depend on the caller's thread count either.
     A, B = np.asarray(A), np.asarray(B)
     dtype = _product_dtype(A, B)
+    C = _cross_product(A.astype(dtype, copy=False), B.astype(dtype, copy=False))
+    # One BLAS thread for the d × d work: a factorisation this size gains nothing from a
+    # second thread and loses 5–10× when another process holds the other core (issue 12).
     with single_blas_thread():
-        C = A.astype(dtype, copy=False).T @ B.astype(dtype, copy=False)
-        U, s, Vt = np.linalg.svd(C.astype(np.float64, copy=False))
-        return U @ Vt, float(s.sum())
+        if dtype == np.float32:
+            # A float32 SVD, as VecMap's (LAPACK's sgesdd, through SciPy: 1.5× faster than
+            # dgesdd here), then one Newton–Schulz step in float64, which makes M orthogonal
+            # to float64 precision. M is then as close to the polar factor as float32 ``AᵀB``
+            # allows (its entries carry the inputs' rounding, about 1e-6 relative).
+            U, _, Vt = scipy.linalg.svd(C, check_finite=False)
+            M = U.astype(np.float64) @ Vt.astype(np.float64)
+            # M ← M (3I − MᵀM) / 2 = M + M E / 2, E = I − MᵀM. E is about 1e-7, so M E needs
+            # only float32 (its error is ~1e-14); MᵀM itself needs float64.
+            E = np.eye(M.shape[0]) - M.T @ M
+            M += 0.5 * (M.astype(np.float32) @ E.astype(np.float32))
+        else:
+            U, _, Vt = np.linalg.svd(C)
+            M = U @ Vt
+        # Σσ(AᵀB) = tr(MᵀAᵀB) at the polar factor M, a maximum: an error in M changes it
+        # only to second order, so this is float64-accurate even from a float32 SVD.
+        return M, float(np.einsum("ij,ij->", M, C, dtype=np.float64))
+
+
+#: float32 ``AᵀB`` is summed over row blocks of at most this many rows (:func:`_cross_product`).
+CROSS_PRODUCT_ROWS = 384
+
+
+def _cross_product(A, B):
+    """``AᵀB`` in the operands' precision, with numbers that do not depend on the threads.
+
+    A second BLAS thread makes this n × d × d product about 1.8× faster on an idle
+    machine and several times slower when another process holds the other core (issue
+    12). OpenBLAS's two-thread GEMM also changes the last bits of ``AᵀB`` once the inner
+    dimension ``n`` exceeds its block size, and the map, and the dictionaries induced from
+    it, must not depend on the thread count. So float32 products are summed over fixed
+    row blocks of :data:`CROSS_PRODUCT_ROWS` rows, within which OpenBLAS computes the
+    same bits at one thread and two (measured here for every block length up to 448, at
+    d from 40 to 768, and checked by the tests), at the thread count
+    :class:`~sklearn_l1align._threads.FastestBlasThreads` measures fastest on the first
+    two blocks. float64 products, whose two-thread bits differ even for short blocks, and
+    products too small to measure are one single-thread GEMM.
+    """
+    n = A.shape[0]
+    if (A.dtype != np.float32 or n < 3 * CROSS_PRODUCT_ROWS
+            or 2.0 * n * A.shape[1] * B.shape[1] < MEASURE_MIN_FLOPS):
+        with single_blas_thread():
+            return A.T @ B
+    threads = FastestBlasThreads()
+    C = np.zeros((A.shape[1], B.shape[1]), dtype=A.dtype)
+    part = np.empty_like(C)
+    for start in range(0, n, CROSS_PRODUCT_ROWS):
+        stop = min(start + CROSS_PRODUCT_ROWS, n)
+        threads.run(np.matmul, A[start:stop].T, B[start:stop], out=part,
+                    timed=stop - start == CROSS_PRODUCT_ROWS)
+        C += part
+    return C
 
 
 def _product_dtype(A, B):

@@ -446,3 +446,40 @@ def test_fit_transform_equals_fit_then_transform_and_checks_x():
     bad[50, 2] = np.nan  # a row outside the pairs: still refused
     with pytest.raises(ValueError, match="NaN"):
         ProcrustesAligner().fit_transform(bad, Y, pairs=pairs)
+
+
+# ------------------------------------------------------------ float32 fast path (issue 12)
+@pytest.mark.parametrize("n, d", [(1536, 300), (5000, 300), (4057, 64), (2001, 500)])
+def test_float32_cross_product_has_the_same_bits_at_one_and_two_threads(monkeypatch, n, d):
+    # Within the row blocks OpenBLAS computes the same bits at one thread and two (here, a
+    # plain two-thread A.T @ B over all n rows does not); the last block is shorter.
+    from sklearn_l1align import _procrustes as module
+    from sklearn_l1align._threads import FastestBlasThreads, blas_threads
+
+    rng = np.random.default_rng(n)
+    A = rng.normal(size=(n, d)).astype(np.float32)
+    B = rng.normal(size=(n, d)).astype(np.float32)
+    products = []
+    for threads in (1, 2):
+        monkeypatch.setattr(module, "FastestBlasThreads",
+                            lambda threads=threads: FastestBlasThreads(candidates=(threads,)))
+        with blas_threads(2):
+            products.append(module._cross_product(A, B))
+    assert_array_equal(products[0], products[1])
+    assert_allclose(products[0], A.astype(np.float64).T @ B.astype(np.float64),
+                    rtol=0, atol=2e-5 * np.sqrt(n))
+
+
+def test_float32_fit_is_deterministic_and_near_the_float64_fit():
+    # The float32 path (blocked AᵀB, float32 SVD, one Newton–Schulz step) against float64:
+    # an orthogonal map within the inputs' rounding, the same map on every call, and
+    # residuals_ from the trace identity within float32 accuracy.
+    A, B = _noisy_pairs(0.5, np.float64, n=6000, d=120)
+    fit32 = [ProcrustesAligner(dictionary="paired").fit(A.astype(np.float32), B.astype(np.float32))
+             for _ in range(2)]
+    fit64 = ProcrustesAligner(dictionary="paired").fit(A, B)
+    assert_array_equal(fit32[0].rotation_, fit32[1].rotation_)
+    M = fit32[0].rotation_
+    assert_allclose(M.T @ M, np.eye(120), atol=1e-12)
+    assert_allclose(M, fit64.rotation_, atol=1e-5)
+    assert_allclose(fit32[0].residuals_[0], fit64.residuals_[0], rtol=2e-6)

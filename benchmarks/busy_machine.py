@@ -155,8 +155,10 @@ def steps(flow_problem, spaces):
     def l2_fit_transform():
         ProcrustesAligner().fit_transform(X32, Y32, pairs=pairs)
 
+    xw, zw = np.empty_like(X32), np.empty_like(Y32)  # VecMap allocates these once
+
     def vecmap_l2():
-        vecmap_orthogonal(X32, Y32, pairs[:, 0], pairs[:, 1])
+        vecmap_orthogonal(X32, Y32, pairs[:, 0], pairs[:, 1], xw, zw)
 
     shape = f"{len(pairs)} pairs, {X.shape[0]} × {X.shape[1]}"
     return {

@@ -31,7 +31,6 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._geometry import polar
 from ._logging import vlog
 from ._neighbors import topk_neighbors, unit_rows
-from ._threads import map_rows
 from ._validation import check_all_finite, check_pairs, check_real, check_same_dim
 from .metrics import bli_precision
 
@@ -495,7 +494,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = validate_data(self, check_real(X, "X"), dtype=[np.float64, np.float32], reset=False,
                           ensure_all_finite=False)
         check_all_finite((X,), ("X",), self)
-        return map_rows(X, self.rotation_.astype(X.dtype, copy=False))
+        return X @ self.rotation_.astype(X.dtype, copy=False)
 
     def inverse_transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map target-space vectors back into the source space.
@@ -513,7 +512,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self)
         X = check_array(check_real(X, "X"), dtype=[np.float64, np.float32])
         check_same_dim(X, self.rotation_, names=("X", "rotation_"))
-        return map_rows(X, self.rotation_.T.astype(X.dtype, copy=False))
+        return X @ self.rotation_.T.astype(X.dtype, copy=False)
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: None = None, *,
               pairs: ArrayLike | None = None) -> float:

@@ -8,12 +8,7 @@ import numpy as np
 import scipy.linalg
 
 from ._base import BaseAligner
-from ._threads import (
-    MEASURE_MIN_FLOPS,
-    SAME_BITS_MAX_INNER,
-    FastestBlasThreads,
-    single_blas_thread,
-)
+from ._threads import MEASURE_MIN_FLOPS, FastestBlasThreads, single_blas_thread
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -93,7 +88,7 @@ def _procrustes(A, B):
 
 
 #: float32 ``AᵀB`` is summed over row blocks of at most this many rows (:func:`_cross_product`).
-CROSS_PRODUCT_ROWS = SAME_BITS_MAX_INNER
+CROSS_PRODUCT_ROWS = 384
 
 
 def _cross_product(A, B):

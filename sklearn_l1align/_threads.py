@@ -18,12 +18,11 @@ import os
 import sys
 import time
 
-import numpy as np
 from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SAME_BITS_MAX_INNER", "FastestBlasThreads", "blas_threads", "by_row_blocks", "map_rows", "controller", "current_blas_threads",
+__all__ = ["FastestBlasThreads", "blas_threads", "by_row_blocks", "controller", "current_blas_threads",
            "max_blas_threads", "single_blas_thread"]
 
 #: Environment variable that caps the BLAS threads the package uses (an ``n_jobs``-style knob).
@@ -164,33 +163,6 @@ class FastestBlasThreads:
                 logger.debug("BLAS threads measured %s s: using %d",
                              {c: round(t, 4) for c, t in self.timings.items()}, self.chosen)
         return result
-
-
-#: The longest GEMM inner dimension for which the package relies on OpenBLAS computing the
-#: same bits at any thread count (measured here: every length up to 448, at d from 40 to 768;
-#: beyond OpenBLAS's block the two-thread result differs for most lengths).
-SAME_BITS_MAX_INNER = 384
-
-
-def map_rows(X, M):
-    """``X @ M``, at the BLAS thread count measured fastest on its first rows.
-
-    A second thread nearly halves an n × d × d product on an idle machine and slows it
-    several times when another process holds the other core (issue 12). While the inner
-    dimension ``d`` is at most :data:`SAME_BITS_MAX_INNER`, float32 rows are mapped in
-    :func:`by_row_blocks` at the measured count: every row gets the same bits as from
-    one ``X @ M`` at any thread count (the tests check it). Other products run as one
-    call at the threads as they are: float64 GEMMs of some shapes (d = 300 among them)
-    change their bits with the thread count and with the row blocks.
-    """
-    n, d = X.shape
-    measure = (X.dtype == np.float32 and M.dtype == np.float32 and d <= SAME_BITS_MAX_INNER
-               and 2.0 * n * d * M.shape[1] >= MEASURE_MIN_FLOPS)
-    if not measure:
-        return X @ M
-    out = np.empty((n, M.shape[1]), dtype=np.result_type(X, M))
-    by_row_blocks(lambda start, stop: np.matmul(X[start:stop], M, out=out[start:stop]), n)
-    return out
 
 
 #: Each of :func:`by_row_blocks`' two probe blocks holds this share of the rows.

@@ -3,8 +3,6 @@
 import sys
 import types
 
-import pytest
-
 from sklearn_l1align import _threads
 from sklearn_l1align._threads import blas_threads, controller, current_blas_threads
 
@@ -47,27 +45,3 @@ def test_by_row_blocks_covers_the_rows_once_in_order_and_measures_two_probes():
     calls.clear()
     assert by_row_blocks(fn, 1000, measure=False) == [1000]
     assert by_row_blocks(fn, 10) == [10]  # too few rows for two probes
-
-
-@pytest.mark.parametrize("d", [40, 300, 384])
-def test_map_rows_gives_one_products_bits_at_any_thread_count(monkeypatch, d):
-    # float32 rows mapped in measured row blocks: the same bits as one X @ M at one thread,
-    # whichever count the probes pick.
-    import numpy as np
-
-    from sklearn_l1align._threads import FastestBlasThreads, map_rows
-
-    rng = np.random.default_rng(d)
-    X = rng.normal(size=(max(3000, int(6e8 / (2 * d * d))), d)).astype(np.float32)
-    M = np.linalg.qr(rng.normal(size=(d, d)))[0].astype(np.float32)
-    with blas_threads(1):
-        expected = X @ M
-    for threads in (1, 2):
-        monkeypatch.setattr(_threads, "FastestBlasThreads",
-                            lambda threads=threads: FastestBlasThreads(candidates=(threads,)))
-        with blas_threads(2):
-            got = map_rows(X, M)
-        assert got.dtype == np.float32
-        np.testing.assert_array_equal(got, expected)
-    Xf = np.asfortranarray(X)
-    np.testing.assert_array_equal(map_rows(Xf, M), expected)

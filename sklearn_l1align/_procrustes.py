@@ -38,9 +38,10 @@ def procrustes_rotation(A: ArrayLike, B: ArrayLike) -> NDArray[np.floating]:
 
     Notes
     -----
-    When ``A`` and ``B`` are both float32, ``AᵀB`` is formed and factorised in float32, as
-    VecMap does (its entries then carry the inputs' rounding, about 1e-6 relative), and one
-    Newton–Schulz step in float64 makes ``M`` orthogonal to float64 precision. Any other
+    When ``A`` and ``B`` are both float32, ``AᵀB`` is formed in float32, as VecMap forms it
+    (its entries then carry the inputs' rounding, about 1e-6 relative), and factorised in
+    float32; one Newton–Schulz step in float64 then makes ``M`` orthogonal to float64
+    precision. Any other
     dtype is computed in float64 throughout.
 
     Examples
@@ -69,9 +70,10 @@ def _procrustes(A, B):
     # second thread and loses 5–10× when another process holds the other core (issue 12).
     with single_blas_thread():
         if dtype == np.float32:
-            # A float32 SVD, as VecMap's (LAPACK's sgesdd, through SciPy: 1.5× faster than
-            # dgesdd here), then one Newton–Schulz step in float64, which makes M orthogonal
-            # to float64 precision. M is then as close to the polar factor as float32 ``AᵀB``
+            # A float32 SVD (LAPACK's sgesdd, through SciPy: 1.5× faster than dgesdd here;
+            # NumPy's svd, which VecMap calls, computes in float64 even for float32 input),
+            # then one Newton–Schulz step in float64, which makes M orthogonal to float64
+            # precision. M is then as close to the polar factor as float32 ``AᵀB``
             # allows (its entries carry the inputs' rounding, about 1e-6 relative).
             U, _, Vt = scipy.linalg.svd(C, check_finite=False)
             M = U.astype(np.float64) @ Vt.astype(np.float64)

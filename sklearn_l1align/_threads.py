@@ -22,8 +22,8 @@ from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FastestBlasThreads", "blas_threads", "by_row_blocks", "controller", "current_blas_threads",
-           "max_blas_threads", "single_blas_thread"]
+__all__ = ["FastestBlasThreads", "blas_threads", "by_row_blocks", "controller",
+           "current_blas_threads", "max_blas_threads", "single_blas_thread"]
 
 #: Environment variable that caps the BLAS threads the package uses (an ``n_jobs``-style knob).
 THREADS_ENV = "L1ALIGN_BLAS_THREADS"
@@ -172,8 +172,9 @@ PROBE_SHARE = 1 / 16
 def by_row_blocks(fn, n_rows, *, measure=True):
     """Run ``fn(start, stop)`` over row ranges that cover ``range(n_rows)``, at measured threads.
 
-    For one large product that splits by rows (``AᵀB`` summed over row blocks, a row
-    block of ``X @ v``): the first two ranges, each :data:`PROBE_SHARE` of the rows, are
+    For one large product that splits by rows and whose bits may follow the thread
+    count (the finiteness check's ``X @ 1``; the ℓ2 fit's ``AᵀB`` keeps short fixed blocks
+    instead, for its bits): the first two ranges, each :data:`PROBE_SHARE` of the rows, are
     timed by :class:`FastestBlasThreads` (one thread, then two), and the rest runs as one
     call at the faster count. The probes are useful work, so the measurement costs only
     the slower probe's extra time, and the choice follows the load of this very call.

@@ -13,7 +13,8 @@ from sklearn.utils import check_array
 from ._geometry import orthogonality_error
 from ._threads import by_row_blocks
 
-__all__ = ["check_all_finite", "check_cutoffs", "check_orthogonal", "check_pairs", "check_real", "check_same_dim"]
+__all__ = ["check_all_finite", "check_cutoffs", "check_orthogonal", "check_pairs", "check_real",
+           "check_same_dim"]
 
 
 def check_real(X, name):
@@ -133,9 +134,9 @@ def check_cutoffs(k, name="k"):
     return tuple(int(v) for v in values)
 
 
-
 #: Float matrices of at least this many entries are checked for NaN through BLAS.
 FINITE_BLAS_MIN_SIZE = 1 << 20
+
 
 def check_all_finite(arrays, names, estimator=None):
     """Raise scikit-learn's ``ValueError`` if any of ``arrays`` holds NaN or infinity.

@@ -22,6 +22,8 @@ how often the two agree on the sign of the change from the base.
     python benchmarks/validated_refinement.py --grid --pairs fr-ru   # GridSearchCV over refinements
     python benchmarks/validated_refinement.py --agreement      # do held-out seed words and the test agree?
     python benchmarks/validated_refinement.py --l2-precision   # the ℓ2 fit on float32 spaces against float64
+    python benchmarks/validated_refinement.py --splits 5       # the validated default under 5 held-out splits
+    python benchmarks/validated_refinement.py --splits 3 --folds 5   # the same, 5-fold validation
 
 ``--grid`` instead runs scikit-learn's GridSearchCV (3 folds of whole seed words, scored by
 full-vocabulary CSLS P@1 through ``VocabularyAligner``) over {no refinement, ℓ1 flow, ℓ1
@@ -39,6 +41,13 @@ assignments.
 ``--l2-precision`` fits ℓ2 Procrustes on each seed with the spaces in float64 and in float32
 (where ``AᵀB`` is formed in float32, as ``l1align``'s readers give it) and prints test P@1 of
 both, McNemar's p between them, and the largest difference of the two maps.
+
+``--splits N`` runs the validated default (``select_refinement`` with
+``default_candidates()``, as ``l1align align`` does) under ``N`` held-out splits
+(``random_state`` 0 … N−1) for each pair and base, and prints what each kept and its test
+P@1 beside ℓ2 alone and the blind ℓ1 flow (the default before validation): does the choice
+depend on which seed words happen to be held out? With ``--folds K`` each run
+cross-validates the seed instead (``validation_folds=K``: every seed word is scored once).
 
 Times are wall-clock on whatever machine runs it; P@1 does not depend on the load.
 """
@@ -186,6 +195,33 @@ def held_out_agreement(pairs, tiny):
         print(f"| {pair} | {seed_rank:,.0f} | {test_rank:,.0f} |")
 
 
+def split_stability(pairs, bases, n_splits, folds, tiny):
+    candidates = default_candidates()
+    how = f"{folds}-fold validated" if folds else "validated"
+    print(f"| pair | base | ℓ2 alone | blind ℓ1 flow | {how}, random_state 0 … "
+          f"{n_splits - 1}: kept (test CSLS P@1) | validated mean − ℓ2 | worst − ℓ2 |")
+    print("|---|---|---|---|---|---|---|")
+    for pair in pairs:
+        X, Y, train, test = load(pair, tiny)
+        for base in bases:
+            seed = train if base == "5k" else first_words(train, 1000)
+            M0 = ProcrustesAligner(dictionary="paired").fit(X, Y, pairs=seed).rotation_
+            l2 = evaluate(X, Y, test, M0)[0].precision[1]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                blind = evaluate(X, Y, test, apply_chain(X, Y, candidates["l1_flow"], M0,
+                                                         seed_pairs=seed)[-1])[0].precision[1]
+                runs = []
+                for random_state in range(n_splits):
+                    sel = select_refinement(X, Y, seed, candidates, validation_folds=folds,
+                                            random_state=random_state)
+                    runs.append((sel.kept, evaluate(X, Y, test, sel.rotation_)[0].precision[1]))
+            gains = np.array([p1 - l2 for _, p1 in runs])
+            print(f"| {pair} | {base} | {100 * l2:.2f} | {100 * blind:.2f} | "
+                  + ", ".join(f"{kept} ({100 * p1:.2f})" for kept, p1 in runs)
+                  + f" | {100 * gains.mean():+.2f} | {100 * gains.min():+.2f} |", flush=True)
+
+
 def l2_precision(pairs, bases, tiny):
     print("| pair | base | float64 CSLS / NN P@1 | float32 CSLS / NN P@1 | McNemar p (CSLS) "
           "| max abs diff of the maps |")
@@ -216,6 +252,11 @@ def main():
                     help="the ℓ2 fit on float32 spaces against float64")
     ap.add_argument("--agreement", action="store_true",
                     help="held-out seed words against the test dictionary, for one refinement")
+    ap.add_argument("--splits", type=int, metavar="N",
+                    help="the validated default under N held-out splits (random_state 0 … N-1)")
+    ap.add_argument("--folds", type=int, metavar="K",
+                    help="with --splits: validate by K-fold cross-validation of the seed "
+                         "(select_refinement's validation_folds=K) instead of one split")
     args = ap.parse_args()
     pairs = ["demo"] if args.tiny else args.pairs
     if args.grid:
@@ -226,6 +267,9 @@ def main():
         return
     if args.l2_precision:
         l2_precision(pairs, args.bases, args.tiny)
+        return
+    if args.splits:
+        split_stability(pairs, args.bases, args.splits, args.folds, args.tiny)
         return
     candidates = default_candidates(seed_union=True)
     rows, agreement = [], []

@@ -745,6 +745,71 @@ def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
     return maps
 
 
+def _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervised, verbose,
+                 prefix=""):
+    """Fit the ℓ2 base on ``fit_seed`` and every candidate chain from it; score each step.
+
+    Returns one dict per step, in order, with the private ``_hits`` / ``_nn_hits``
+    (per held-out word) and ``_map`` that :func:`select_refinement` consumes.
+    """
+    steps = []
+    fitted = {}
+
+    def describe(candidate, index, estimator):
+        detail = {"n_dictionary_pairs": int(len(estimator.dictionary_))}
+        result = getattr(estimator, "solver_result_", None)
+        if result is not None:
+            detail["stop_reason"] = str(result.stop_reason.value)
+        fitted[candidate, index] = detail
+
+    def score(candidate, index, name, M, seconds):
+        Xm = X_src @ M.astype(X_src.dtype, copy=False)
+        csls = bli_precision(Xm, X_tgt, held_out, k=1)
+        nn = bli_precision(Xm, X_tgt, held_out, k=1, method="nn")
+        entry = {"candidate": candidate, "step": index, "name": name,
+                 "held_out_p1": csls.precision[1], "held_out_nn_p1": nn.precision[1],
+                 "fit_seconds": float(seconds), "_hits": csls.hits[1], "_nn_hits": nn.hits[1],
+                 "_map": M, **fitted.get((candidate, index), {})}
+        if record_unsupervised:
+            entry["unsupervised"] = mean_csls_cosine(Xm, X_tgt)
+        steps.append(entry)
+        vlog(logger, verbose, 1, "%s%s: held-out CSLS P@1 %.4f (%.1f s)", prefix, name,
+             entry["held_out_p1"], seconds)
+
+    t0 = time.perf_counter()
+    base = ProcrustesAligner(dictionary="paired").fit(X_src, X_tgt, pairs=fit_seed)
+    describe("l2", 0, base)
+    score("l2", 0, "l2", base.rotation_, time.perf_counter() - t0)
+    for name, chain in candidates.items():
+        apply_chain(X_src, X_tgt, chain, base.rotation_, seed_pairs=fit_seed,
+                    on_fitted=lambda i, est, name=name: describe(name, i, est),
+                    on_step=lambda i, M, s, name=name, chain=chain: score(
+                   name, i, f"{name}[{i}] {type(chain[i]).__name__}", M, s))
+    return steps
+
+
+def _merge_folds(per_fold):
+    """Pool the steps of several folds: hits concatenated (each held-out word once), times summed.
+
+    A single fold is returned as it is. The fold-specific details (``n_dictionary_pairs``,
+    ``stop_reason``, ``_map``) are the first fold's; ``unsupervised`` is the folds' mean.
+    """
+    if len(per_fold) == 1:
+        return per_fold[0]
+    merged = []
+    for parts in zip(*per_fold):
+        step = dict(parts[0])
+        step["_hits"] = np.concatenate([p["_hits"] for p in parts])
+        step["_nn_hits"] = np.concatenate([p["_nn_hits"] for p in parts])
+        step["held_out_p1"] = float(step["_hits"].mean())
+        step["held_out_nn_p1"] = float(step["_nn_hits"].mean())
+        step["fit_seconds"] = float(sum(p["fit_seconds"] for p in parts))
+        if "unsupervised" in step:
+            step["unsupervised"] = float(np.mean([p["unsupervised"] for p in parts]))
+        merged.append(step)
+    return merged
+
+
 @validate_params(
     {
         "X_src": ["array-like"],
@@ -753,6 +818,7 @@ def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
         "candidates": [dict, None],
         "validation": [Interval(numbers.Real, 0, 1, closed="neither")],
         "validation_pairs": ["array-like", None],
+        "validation_folds": [Interval(numbers.Integral, 2, None, closed="left"), None],
         "validation_tol": [Interval(numbers.Real, 0, None, closed="left")],
         "record_unsupervised": ["boolean"],
         "random_state": ["random_state"],
@@ -763,13 +829,15 @@ def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
 def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
                       candidates: dict[str, list[Any]] | None = None, *,
                       validation: float = 0.2, validation_pairs: ArrayLike | None = None,
-                      validation_tol: float = 1.0, record_unsupervised: bool = False,
+                      validation_folds: int | None = None, validation_tol: float = 1.0, record_unsupervised: bool = False,
                       random_state: int | np.random.RandomState | None = 0,
                       verbose: int = 0) -> RefinementSelection:
     """Refine an ℓ2 alignment only where held-out seed pairs show that it helps.
 
     1. Split the seed pairs by source word: ``validation`` of the words are held out
-       (seeded by ``random_state``), or ``validation_pairs`` are the held-out pairs.
+       (seeded by ``random_state``), or ``validation_pairs`` are the held-out pairs. With
+       ``validation_folds=K``, steps 2–3 run once per fold of :class:`SeedWordKFold` and
+       the held-out hits are pooled, so every seed word is scored once.
     2. Fit the base, ℓ2 Procrustes, on the remaining seed pairs, and score it: CSLS-10
        P@1 of the held-out words, retrieved over the whole target vocabulary.
     3. Run every candidate chain from that base, scoring each step the same way.
@@ -794,6 +862,12 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
     validation_pairs : array-like of shape (n_val, 2), default=None
         Explicit held-out pairs instead (their source words must not be in
         ``seed_pairs``); nothing is then refitted.
+    validation_folds : int >= 2, default=None
+        Cross-validate instead of one split: ``K`` folds of whole source words, each
+        scored by a base and chains fitted on the other folds, all the held-out hits
+        compared at once. ``K`` times the work of one split; the comparison sees every
+        seed word rather than ``validation`` of them, so it has more power and depends
+        less on which words happen to be held out (``validation`` is then ignored).
     validation_tol : float, default=1.0
         Noise threshold of the paired comparison, in standard deviations.
     record_unsupervised : bool, default=False
@@ -842,49 +916,28 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
                 "validation_pairs must be held out: their source words must not occur in "
                 f"seed_pairs. Got {shared.size} shared source word(s) instead."
             )
-        fit_seed, refit = seed, False
-    else:
-        fit_seed, held_out = holdout_source_words(seed, validation, random_state)
+        if validation_folds is not None:
+            raise ValueError("validation_folds cross-validates the seed pairs, and "
+                             "validation_pairs are held out already: pass one of the two.")
+        folds, refit = [(seed, held_out)], False
+    elif validation_folds is not None:
+        folds = [(seed[fit], seed[held]) for fit, held in
+                 SeedWordKFold(validation_folds, random_state=random_state).split(seed)]
         refit = True
+    else:
+        folds, refit = [holdout_source_words(seed, validation, random_state)], True
 
-    steps = []
-    fitted = {}
-
-    def describe(candidate, index, estimator):
-        detail = {"n_dictionary_pairs": int(len(estimator.dictionary_))}
-        result = getattr(estimator, "solver_result_", None)
-        if result is not None:
-            detail["stop_reason"] = str(result.stop_reason.value)
-        fitted[candidate, index] = detail
-
-    def score(candidate, index, name, M, seconds):
-        Xm = X_src @ M.astype(X_src.dtype, copy=False)
-        csls = bli_precision(Xm, X_tgt, held_out, k=1)
-        nn = bli_precision(Xm, X_tgt, held_out, k=1, method="nn")
-        entry = {"candidate": candidate, "step": index, "name": name,
-                 "held_out_p1": csls.precision[1], "held_out_nn_p1": nn.precision[1],
-                 "fit_seconds": float(seconds), "_hits": csls.hits[1], "_map": M,
-                 **fitted.get((candidate, index), {})}
-        if record_unsupervised:
-            entry["unsupervised"] = mean_csls_cosine(Xm, X_tgt)
-        steps.append(entry)
-        vlog(logger, verbose, 1, "%s: held-out CSLS P@1 %.4f (%.1f s)", name,
-             entry["held_out_p1"], seconds)
-
-    t0 = time.perf_counter()
-    base = ProcrustesAligner(dictionary="paired").fit(X_src, X_tgt, pairs=fit_seed)
-    describe("l2", 0, base)
-    score("l2", 0, "l2", base.rotation_, time.perf_counter() - t0)
-    for name, chain in candidates.items():
-        apply_chain(X_src, X_tgt, chain, base.rotation_, seed_pairs=fit_seed,
-                    on_fitted=lambda i, est, name=name: describe(name, i, est),
-                    on_step=lambda i, M, s, name=name, chain=chain: score(
-                   name, i, f"{name}[{i}] {type(chain[i]).__name__}", M, s))
+    steps = _merge_folds([
+        _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervised,
+                     verbose, "" if len(folds) == 1 else f"fold {i + 1}/{len(folds)}: ")
+        for i, (fit_seed, held_out) in enumerate(folds)])
+    n_fit = int(round(np.mean([len(fit_seed) for fit_seed, _ in folds])))
+    held_out = np.concatenate([held for _, held in folds])
 
     base_hits = steps[0]["_hits"]
     best = int(np.argmax([s["held_out_p1"] for s in steps]))
-    maps = [s.pop("_map") for s in steps]
     for s in steps:
+        del s["_nn_hits"]
         hits = s.pop("_hits")
         s["wins"] = int(np.sum(hits & ~base_hits))
         s["losses"] = int(np.sum(~hits & base_hits))
@@ -906,14 +959,17 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
             chain = candidates[chosen["candidate"]][: chosen["step"] + 1]
             M = apply_chain(X_src, X_tgt, chain, M, seed_pairs=seed)[-1]
     else:
-        M = maps[best]  # the fit already used every seed pair
+        M = steps[best]["_map"]  # the fit already used every seed pair
+    for s in steps:
+        del s["_map"]
     refit_seconds = time.perf_counter() - t0
     kept = "l2" if chosen["candidate"] == "l2" else f"{chosen['candidate']}[{chosen['step']}]"
     vlog(logger, verbose, 1, "kept %s (held-out CSLS P@1 %.4f against %.4f for the ℓ2 base)",
          kept, chosen["held_out_p1"], steps[0]["held_out_p1"])
-    settings = {"validation": None if validation_pairs is not None else float(validation),
+    settings = {"validation": None if validation_pairs is not None or validation_folds
+                else float(validation), "validation_folds": validation_folds,
                 "validation_tol": float(validation_tol), "candidates": list(candidates),
                 "random_state": random_state if isinstance(random_state, int) else None}
     return RefinementSelection(
-        M, kept, steps, (len(fit_seed), len(held_out), len(np.unique(held_out[:, 0]))),
+        M, kept, steps, (n_fit, len(held_out), len(np.unique(held_out[:, 0]))),
         (refit_seconds, time.perf_counter() - t_start), settings)

@@ -142,7 +142,7 @@ def test_validation_keeps_l2_when_no_step_can_help(planted, tmp_path, capsys):
     assert status == 0, captured.err
     report = _report(out)
     validation = report["validation"]
-    assert report["settings"]["validation"] == {"fraction": 0.2, "random_state": 0,
+    assert report["settings"]["validation"] == {"fraction": 0.2, "folds": 1, "random_state": 0,
                                                 "candidates": "both"}
     assert validation["kept"] == "l2"
     assert validation["n_fit_pairs"] + validation["n_held_out_pairs"] == N_SEED
@@ -207,6 +207,35 @@ def test_validation_keeps_a_step_that_helps(small_noisy_seed, tmp_path, capsys):
     rotation, metadata = l1io.load_mapping(output_paths(out)["mapping"])
     assert metadata["steps"] == ["l2", validation["kept"]]
     assert "kept (best)" in captured.out and f"kept: {validation['kept']}" in captured.out
+
+
+def test_validation_folds_hold_every_seed_word_out_once(small_noisy_seed, tmp_path, capsys):
+    src, tgt, seed, test = small_noisy_seed
+    out = tmp_path / "out.vec"
+    status = main(_argv("align", src, tgt, "--seed-dict", seed, "-o", out, "--eval-dict", test,
+                        "--validation-folds", "3", "--candidates", "paper",
+                        "--time-budget", "2"))
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    report = _report(out)
+    validation = report["validation"]
+    assert validation["settings"]["validation_folds"] == 3
+    assert report["settings"]["validation"]["folds"] == 3
+    assert validation["n_held_out_words"] == 30 and validation["n_held_out_pairs"] == 30
+    assert validation["n_fit_pairs"] == 20
+    assert validation["kept"].startswith("paper[")
+    assert "3 folds of the seed's source words, each held out once (30 words" in captured.out
+    rotation, metadata = l1io.load_mapping(output_paths(out)["mapping"])
+    assert metadata["steps"] == ["l2", validation["kept"]]
+
+
+def test_validation_folds_need_as_many_seed_words(planted, tmp_path, capsys):
+    two = write_dictionary(tmp_path / "two.txt", [("fr50", "ru50"), ("fr51", "ru51")])
+    argv = _argv("align", planted["src"], planted["tgt"], "--seed-dict", two, "-o",
+                 tmp_path / "o.vec", "--validation-folds", "3")
+    assert main(argv) == 2
+    assert "needs at least 3 of them. Got 2 instead" in capsys.readouterr().err
+    assert not (tmp_path / "o.vec").exists()
 
 
 def test_validation_needs_two_seed_words(planted, tmp_path, capsys):

@@ -57,6 +57,7 @@ def test_align_defaults():
     assert args.command == "align" and args.seed_dict == "d.txt" and not args.identical
     assert args.refine == "l1" and args.solver == "cayley" and args.n_refinements == 0
     assert args.validation is True and args.validation_fraction == 0.2
+    assert args.validation_folds == 1
     assert args.time_budget is None and args.normalize == ["unit", "center", "unit"]
 
 
@@ -118,6 +119,7 @@ def test_time_budget_help_says_what_it_counts(capsys):
     ["align", "a.vec", "b.vec"],
     ["align", "a.vec", "b.vec", "--seed-dict", "d", "-o", "o.vec", "--solver", "sgd"],
     ["align", "a.vec", "b.vec", "--seed-dict", "d", "-o", "o.vec", "--validation-fraction", "1"],
+    ["align", "a.vec", "b.vec", "--seed-dict", "d", "-o", "o.vec", "--validation-folds", "0"],
     ["refine", "a.vec", "b.vec", "-o", "o.vec", "--dict-k", "0"],
     ["refine", "a.vec", "b.vec", "-o", "o.vec", "--dict-max-rank", "many"],
     ["refine", "a.vec", "b.vec", "-o", "o.vec", "--dict-direction", "both"],

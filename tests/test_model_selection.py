@@ -419,6 +419,56 @@ def test_select_refinement_is_deterministic_and_seeded():
     assert "unsupervised" in a.steps[1]
 
 
+def test_select_refinement_folds_score_every_seed_word_once():
+    X, Y, _ = _problem()
+    seed = _identity_pairs(range(100))
+    oracle = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(len(X)))))
+    hurt = ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(len(X))))
+    candidates = {"hurt": [hurt], "help": [hurt, oracle]}
+    sel = select_refinement(X, Y, seed, candidates, validation_folds=4, random_state=0)
+    # Oracle: the pooled held-out hits of the ℓ2 base over SeedWordKFold's own folds.
+    hits = []
+    for fit, held in SeedWordKFold(4, random_state=0).split(seed):
+        M = ProcrustesAligner().fit(X, Y, pairs=seed[fit]).rotation_
+        hits.append(bli_precision(X @ M, Y, seed[held], k=1).hits[1])
+    assert sel.steps[0]["held_out_p1"] == np.concatenate(hits).mean()
+    assert sel.n_held_out_words == sel.n_held_out_pairs == 100 and sel.n_fit_pairs == 75
+    assert sel.kept == "help[1]"
+    assert [s["kept"] for s in sel.steps] == [True, False, True, True]
+    assert sel.steps[1]["losses"] > sel.steps[1]["wins"] and not sel.steps[1]["significant"]
+    for s in sel.steps[1:]:  # every seed word is scored once, so the counts cover all 100
+        assert s["wins"] + s["losses"] <= 100
+        assert s["held_out_p1"] - sel.steps[0]["held_out_p1"] == pytest.approx(
+            (s["wins"] - s["losses"]) / 100)
+    base = ProcrustesAligner().fit(X, Y, pairs=seed).rotation_  # refitted on the whole seed
+    assert_allclose(sel.rotation_, apply_chain(X, Y, [hurt, oracle], base)[-1], atol=1e-12)
+    report = json.loads(json.dumps(sel.report()))
+    assert report["settings"]["validation_folds"] == 4 and report["settings"]["validation"] is None
+
+
+def test_select_refinement_folds_refuse_a_candidate_that_hurts_and_are_seeded():
+    X, Y, _ = _problem()
+    seed = _identity_pairs(range(300))
+    hurt = {"hurt": [ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(len(X))))]}
+    a = select_refinement(X, Y, seed, hurt, validation_folds=3, random_state=2)
+    b = select_refinement(X, Y, seed, hurt, validation_folds=3, random_state=2)
+    assert a.kept == "l2" and a.n_held_out_words == 300
+    assert_allclose(a.rotation_, ProcrustesAligner().fit(X, Y, pairs=seed).rotation_, atol=1e-12)
+    strip = lambda steps: [{k: v for k, v in s.items() if k != "fit_seconds"} for s in steps]
+    assert strip(a.steps) == strip(b.steps)
+
+
+def test_select_refinement_folds_and_validation_pairs_exclude_each_other():
+    X, Y, _ = _problem(n=200, d=8)
+    seed, held = _identity_pairs(range(100)), _identity_pairs(range(100, 150))
+    with pytest.raises(ValueError, match="pass one of the two"):
+        select_refinement(X, Y, seed, {}, validation_pairs=held, validation_folds=3)
+    with pytest.raises(ValueError, match="validation_folds"):
+        select_refinement(X, Y, seed, {}, validation_folds=1)
+    with pytest.raises(ValueError, match="at least n_splits=3 distinct source words"):
+        select_refinement(X, Y, seed[:2], {}, validation_folds=3)
+
+
 def test_default_candidates_hold_the_papers_schedule():
     cands = default_candidates(seed_union=True)
     assert set(cands) == {"l1_flow", "paper", "l1_seed_union"}

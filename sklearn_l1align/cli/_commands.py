@@ -265,17 +265,19 @@ def _validated_chain(src, tgt, pairs, test, args, report):
     all the seed pairs.
     """
     n_words = len(np.unique(pairs[:, 0]))
-    if n_words < 2:
+    folds = args.validation_folds if args.validation_folds > 1 else None
+    if n_words < max(2, args.validation_folds):
         raise ValueError("Validation holds out some of the seed's source words, so the seed needs "
-                         f"at least 2 of them. Got {n_words} instead; --no-validation fits on "
-                         "the seed as it is.")
+                         f"at least {max(2, args.validation_folds)} of them. Got {n_words} "
+                         "instead; --no-validation fits on the seed as it is.")
     solver = _make_solver(args.solver, args.time_budget, min(args.verbose, 2))
     candidates = _candidates(args, solver)
     with _timed(f"Validated refinement: l2 on {len(pairs)} seed pairs, then "
                 f"{', '.join(candidates)} chain(s), each step scored on held-out seed words"
-                ) as t:
+                + (f" ({folds} folds)" if folds else "")) as t:
         selection = select_refinement(src.vectors, tgt.vectors, pairs, candidates,
                                       validation=args.validation_fraction,
+                                      validation_folds=folds,
                                       random_state=args.random_state,
                                       verbose=min(args.verbose, 1))
     validation = selection.report()
@@ -330,7 +332,8 @@ def align(args):
     report["seconds"]["read"] = time.perf_counter() - start
 
     report["settings"]["validation"] = (
-        {"fraction": args.validation_fraction, "random_state": args.random_state,
+        {"fraction": args.validation_fraction, "folds": args.validation_folds,
+         "random_state": args.random_state,
          "candidates": args.candidates} if args.validation and args.refine == "l1" else None)
     if args.validation and args.refine == "l1":
         rotation = _validated_chain(src, tgt, pairs, test, args, report)

@@ -218,8 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
                                  "then two l1 rounds, the paper's schedule), or both (default)")
     validation.add_argument("--validation-fraction", type=_fraction, default=0.2, metavar="F",
                             help="share of the seed's source words held out (default 0.2)")
+    validation.add_argument("--validation-folds", type=_positive_int, default=1, metavar="K",
+                            help="K >= 2 cross-validates instead: the seed's source words in K "
+                                 "folds, each scored by fits on the others, so every seed word "
+                                 "is held out once (K times the work; --validation-fraction is "
+                                 "then unused). 1 (default) is one split")
     validation.add_argument("--random-state", type=_non_negative_int, default=0, metavar="N",
-                            help="seed of the held-out split (default 0)")
+                            help="seed of the held-out split or folds (default 0)")
     _add_l1_options(p)
 
     p = commands.add_parser("refine", help="l1 refinement of spaces already aligned",

@@ -187,9 +187,16 @@ def print_run_summary(report, paths):
                  if seed["kind"] == "dictionary" else ""))
     validation = report.get("validation")
     if validation is not None:
-        print(f"validation: {validation['n_held_out_words']} seed source words held out "
-              f"({validation['n_held_out_pairs']} pairs), steps fitted on the other "
-              f"{validation['n_fit_pairs']} pairs; held-out CSLS-10 P@1 per step:")
+        folds = validation["settings"].get("validation_folds")
+        if folds:
+            print(f"validation: {folds} folds of the seed's source words, each held out once "
+                  f"({validation['n_held_out_words']} words, {validation['n_held_out_pairs']} "
+                  f"pairs), steps fitted on the other folds (about "
+                  f"{validation['n_fit_pairs']} pairs); held-out CSLS-10 P@1 per step:")
+        else:
+            print(f"validation: {validation['n_held_out_words']} seed source words held out "
+                  f"({validation['n_held_out_pairs']} pairs), steps fitted on the other "
+                  f"{validation['n_fit_pairs']} pairs; held-out CSLS-10 P@1 per step:")
         width = max(len(s["name"]) for s in validation["steps"]) + 2
         kept_score = next((s["held_out_p1"] for s in validation["steps"]
                            if _step_name(s) == validation["kept"]), None)

@@ -142,11 +142,15 @@ def test_validation_keeps_l2_when_no_step_can_help(planted, tmp_path, capsys):
     assert status == 0, captured.err
     report = _report(out)
     validation = report["validation"]
-    assert report["settings"]["validation"] == {"fraction": 0.2, "folds": 1, "random_state": 0,
+    assert report["settings"]["validation"] == {"fraction": 0.2, "folds": "auto", "random_state": 0,
                                                 "candidates": "both"}
     assert validation["kept"] == "l2"
-    assert validation["n_fit_pairs"] + validation["n_held_out_pairs"] == N_SEED
-    assert validation["n_held_out_words"] == round(0.2 * N_SEED)
+    # A 120-word seed: one 20 % split would hold out 24 words, so "auto" runs 5 folds,
+    # each fitted on 96 pairs, and every seed word is held out once.
+    assert validation["settings"]["validation_folds"] == 5
+    assert validation["n_held_out_words"] == validation["n_held_out_pairs"] == N_SEED
+    assert validation["n_fit_pairs"] == round(0.8 * N_SEED)
+    assert "5 folds of the seed's source words, each held out once" in captured.out
     names = [s["name"] for s in validation["steps"]]
     assert names[0] == "l2" and any(n.startswith("requested[0]") for n in names)
     assert any(n.startswith("paper[") for n in names)

@@ -57,7 +57,7 @@ def test_align_defaults():
     assert args.command == "align" and args.seed_dict == "d.txt" and not args.identical
     assert args.refine == "l1" and args.solver == "cayley" and args.n_refinements == 0
     assert args.validation is True and args.validation_fraction == 0.2
-    assert args.validation_folds == 1
+    assert args.validation_folds == "auto"
     assert args.time_budget is None and args.normalize == ["unit", "center", "unit"]
 
 

@@ -394,7 +394,7 @@ def test_select_refinement_keeps_a_candidate_that_helps_and_refits_it():
     oracle = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(len(X)))))
     hurt = ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(len(X))))
     candidates = {"hurt": [hurt], "help": [hurt, oracle]}
-    sel = select_refinement(X, Y, seed, candidates, random_state=0)
+    sel = select_refinement(X, Y, seed, candidates, validation_folds=1, random_state=0)
     assert sel.kept == "help[1]"
     assert [(s["candidate"], s["step"], s["kept"]) for s in sel.steps] == [
         ("l2", 0, True), ("hurt", 0, False), ("help", 0, True), ("help", 1, True)]
@@ -433,6 +433,7 @@ def test_select_refinement_folds_score_every_seed_word_once():
         hits.append(bli_precision(X @ M, Y, seed[held], k=1).hits[1])
     assert sel.steps[0]["held_out_p1"] == np.concatenate(hits).mean()
     assert sel.n_held_out_words == sel.n_held_out_pairs == 100 and sel.n_fit_pairs == 75
+    assert sel.steps[0]["n_dictionary_pairs"] == 75  # the folds' mean ℓ2 seed
     assert sel.kept == "help[1]"
     assert [s["kept"] for s in sel.steps] == [True, False, True, True]
     assert sel.steps[1]["losses"] > sel.steps[1]["wins"] and not sel.steps[1]["significant"]
@@ -458,13 +459,31 @@ def test_select_refinement_folds_refuse_a_candidate_that_hurts_and_are_seeded():
     assert strip(a.steps) == strip(b.steps)
 
 
+def test_auto_folds_cross_validate_only_when_one_split_holds_out_few_words():
+    X, Y, _ = _problem()
+    small, large = _identity_pairs(range(300)), _identity_pairs(range(1000))
+    auto = select_refinement(X, Y, small, {}, random_state=0)  # 60 held out < 500: 5 folds
+    assert auto.settings["validation_folds"] == 5 and auto.settings["validation"] is None
+    assert auto.n_held_out_words == 300 and auto.n_fit_pairs == 240
+    one = select_refinement(X, Y, small, {}, validation_folds=1, random_state=0)
+    assert one.settings["validation_folds"] is None and one.n_held_out_words == 60
+    half = select_refinement(X, Y, large, {}, validation=0.5, random_state=0)  # 500 held out
+    assert half.settings["validation_folds"] is None and half.n_held_out_words == 500
+    held = _identity_pairs(range(300, 400))  # explicit held-out pairs: one split, no refit
+    given = select_refinement(X, Y, small, {}, validation_pairs=held)
+    assert given.settings["validation_folds"] is None and given.n_held_out_words == 100
+    assert select_refinement(X, Y, small[:3], {}).settings["validation_folds"] == 3
+
+
 def test_select_refinement_folds_and_validation_pairs_exclude_each_other():
     X, Y, _ = _problem(n=200, d=8)
     seed, held = _identity_pairs(range(100)), _identity_pairs(range(100, 150))
     with pytest.raises(ValueError, match="pass one of the two"):
         select_refinement(X, Y, seed, {}, validation_pairs=held, validation_folds=3)
     with pytest.raises(ValueError, match="validation_folds"):
-        select_refinement(X, Y, seed, {}, validation_folds=1)
+        select_refinement(X, Y, seed, {}, validation_folds=0)
+    with pytest.raises(ValueError, match="validation_folds"):
+        select_refinement(X, Y, seed, {}, validation_folds="all")
     with pytest.raises(ValueError, match="at least n_splits=3 distinct source words"):
         select_refinement(X, Y, seed[:2], {}, validation_folds=3)
 
@@ -484,7 +503,7 @@ def test_select_refinement_records_each_steps_dictionary_and_stop():
     seed = _identity_pairs(range(150))
     induced = _identity_pairs(range(0, 400, 2))
     cands = {"l1": [L1ProcrustesAligner(dictionary=FixedBuilder(induced), solver=FAST)]}
-    sel = select_refinement(X, Y, seed, cands, random_state=0)
+    sel = select_refinement(X, Y, seed, cands, validation_folds=1, random_state=0)
     base, l1 = sel.steps
     assert base["n_dictionary_pairs"] == sel.n_fit_pairs == len(seed) - sel.n_held_out_pairs
     assert "stop_reason" not in base

@@ -4,7 +4,9 @@
 
 ``l1align align SRC TGT --seed-dict D -o OUT`` (or ``--identical`` instead of ``--seed-dict``)
     Supervised ℓ2 Procrustes on the seed, then ℓ1 refinement, **validated**: a share of
-    the seed's source words (``--validation-fraction``, 0.2) is held out, and each
+    the seed's source words (``--validation-fraction``, 0.2) is held out (or, with
+    ``--validation-folds K``, each of K folds in turn; the default ``auto`` runs 5 folds
+    when one split would hold out fewer than 500 words), and each
     refinement step (the chain the flags describe, and the paper's schedule:
     ``--candidates``) is kept only when its CSLS-10 P@1 on the held-out words beats ℓ2
     alone by more than noise (:func:`sklearn_l1align.model_selection.select_refinement`);

@@ -26,7 +26,7 @@ from .._procrustes import ProcrustesAligner
 from .._solvers import ADMMSolver, HuberContinuationSolver, StiefelFlowSolver, StopReason
 from ..io._atomic import StagedOutputs
 from ..metrics import bli_precision
-from ..model_selection import default_candidates, select_refinement
+from ..model_selection import default_candidates, resolve_validation_folds, select_refinement
 from . import _report
 from . import output_paths
 from ._parser import DEMO_BASENAME
@@ -259,17 +259,17 @@ def _validated_chain(src, tgt, pairs, test, args, report):
     """Keep a refinement step only when held-out seed pairs show that it helps.
 
     :func:`sklearn_l1align.model_selection.select_refinement` holds out
-    ``--validation-fraction`` of the seed's source words, fits ℓ2 on the rest, scores it
-    and every step of each candidate chain by CSLS-10 P@1 on the held-out words, keeps
-    the best step only if it beats ℓ2 by more than noise, and refits the kept chain on
-    all the seed pairs.
+    ``--validation-fraction`` of the seed's source words (or, with ``--validation-folds``,
+    each of K folds in turn), fits ℓ2 on the rest, scores it and every step of each
+    candidate chain by CSLS-10 P@1 on the held-out words, keeps the best step only if it
+    beats ℓ2 by more than noise, and refits the kept chain on all the seed pairs.
     """
     n_words = len(np.unique(pairs[:, 0]))
-    folds = args.validation_folds if args.validation_folds > 1 else None
-    if n_words < max(2, args.validation_folds):
+    folds = resolve_validation_folds(args.validation_folds, args.validation_fraction, n_words)
+    if n_words < max(2, folds or 0):
         raise ValueError("Validation holds out some of the seed's source words, so the seed needs "
-                         f"at least {max(2, args.validation_folds)} of them. Got {n_words} "
-                         "instead; --no-validation fits on the seed as it is.")
+                         f"at least {max(2, folds or 0)} of them. Got {n_words} instead; "
+                         "--no-validation fits on the seed as it is.")
     solver = _make_solver(args.solver, args.time_budget, min(args.verbose, 2))
     candidates = _candidates(args, solver)
     with _timed(f"Validated refinement: l2 on {len(pairs)} seed pairs, then "

@@ -63,6 +63,17 @@ def _non_negative_int(text):
     return value
 
 
+def _folds(text):
+    """``auto`` or a positive integer (``--validation-folds``)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'auto' or a positive integer. Got {text!r} instead") from None
+
+
 def _positive_float(text):
     try:
         value = float(text)
@@ -218,11 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
                                  "then two l1 rounds, the paper's schedule), or both (default)")
     validation.add_argument("--validation-fraction", type=_fraction, default=0.2, metavar="F",
                             help="share of the seed's source words held out (default 0.2)")
-    validation.add_argument("--validation-folds", type=_positive_int, default=1, metavar="K",
-                            help="K >= 2 cross-validates instead: the seed's source words in K "
-                                 "folds, each scored by fits on the others, so every seed word "
-                                 "is held out once (K times the work; --validation-fraction is "
-                                 "then unused). 1 (default) is one split")
+    validation.add_argument("--validation-folds", type=_folds, default="auto", metavar="K",
+                            help="K >= 2 cross-validates instead of one split: the seed's source "
+                                 "words in K folds, each scored by fits on the others, so every "
+                                 "seed word is held out once (K times the work; "
+                                 "--validation-fraction is then unused). 1 is one split. 'auto' "
+                                 "(default): 5 folds when one split would hold out fewer than "
+                                 "500 source words (a seed under 2,500 words at the default "
+                                 "fraction), else one split")
     validation.add_argument("--random-state", type=_non_negative_int, default=0, metavar="N",
                             help="seed of the held-out split or folds (default 0)")
     _add_l1_options(p)

@@ -191,16 +191,23 @@ def small_noisy_seed(tmp_path_factory):
     return folder / "s.vec", folder / "t.vec", seed, test
 
 
-def test_validation_keeps_a_step_that_helps(small_noisy_seed, tmp_path, capsys):
+def _align_small_seed(small_noisy_seed, out, capsys, *flags):
+    """``align`` on the small noisy seed with the paper's chain; (report, captured output)."""
     src, tgt, seed, test = small_noisy_seed
-    out = tmp_path / "out.vec"
     status = main(_argv("align", src, tgt, "--seed-dict", seed, "-o", out, "--eval-dict", test,
-                        "--validation-fraction", "0.5", "--candidates", "paper",
-                        "--time-budget", "2"))
+                        "--candidates", "paper", "--time-budget", "2", *flags))
     captured = capsys.readouterr()
     assert status == 0, captured.err
-    report = _report(out)
+    return _report(out), captured
+
+
+def test_validation_keeps_a_step_that_helps(small_noisy_seed, tmp_path, capsys):
+    out = tmp_path / "out.vec"
+    report, captured = _align_small_seed(small_noisy_seed, out, capsys, "--validation-fraction",
+                                         "0.5", "--validation-folds", "1")
     validation = report["validation"]
+    assert validation["settings"]["validation_folds"] is None
+    assert validation["n_held_out_words"] == 15
     assert validation["kept"].startswith("paper[")
     base, best = validation["steps"][0], max(validation["steps"], key=lambda s: s["held_out_p1"])
     assert best["held_out_p1"] > base["held_out_p1"] and best["significant"]
@@ -214,14 +221,8 @@ def test_validation_keeps_a_step_that_helps(small_noisy_seed, tmp_path, capsys):
 
 
 def test_validation_folds_hold_every_seed_word_out_once(small_noisy_seed, tmp_path, capsys):
-    src, tgt, seed, test = small_noisy_seed
     out = tmp_path / "out.vec"
-    status = main(_argv("align", src, tgt, "--seed-dict", seed, "-o", out, "--eval-dict", test,
-                        "--validation-folds", "3", "--candidates", "paper",
-                        "--time-budget", "2"))
-    captured = capsys.readouterr()
-    assert status == 0, captured.err
-    report = _report(out)
+    report, captured = _align_small_seed(small_noisy_seed, out, capsys, "--validation-folds", "3")
     validation = report["validation"]
     assert validation["settings"]["validation_folds"] == 3
     assert report["settings"]["validation"]["folds"] == 3

@@ -388,12 +388,17 @@ def test_select_refinement_refuses_a_candidate_that_hurts():
     assert not sel.steps[1]["significant"]
 
 
+def _hurt_and_help(n):
+    """A chain that hurts (a wrong dictionary), and one that hurts, then helps (the truth)."""
+    oracle = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(n))))
+    hurt = ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(n)))
+    return hurt, oracle, {"hurt": [hurt], "help": [hurt, oracle]}
+
+
 def test_select_refinement_keeps_a_candidate_that_helps_and_refits_it():
     X, Y, R = _problem()
     seed = _identity_pairs(range(100))
-    oracle = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(len(X)))))
-    hurt = ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(len(X))))
-    candidates = {"hurt": [hurt], "help": [hurt, oracle]}
+    hurt, oracle, candidates = _hurt_and_help(len(X))
     sel = select_refinement(X, Y, seed, candidates, validation_folds=1, random_state=0)
     assert sel.kept == "help[1]"
     assert [(s["candidate"], s["step"], s["kept"]) for s in sel.steps] == [
@@ -422,9 +427,7 @@ def test_select_refinement_is_deterministic_and_seeded():
 def test_select_refinement_folds_score_every_seed_word_once():
     X, Y, _ = _problem()
     seed = _identity_pairs(range(100))
-    oracle = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(len(X)))))
-    hurt = ProcrustesAligner(dictionary=FixedBuilder(_wrong_pairs(len(X))))
-    candidates = {"hurt": [hurt], "help": [hurt, oracle]}
+    hurt, oracle, candidates = _hurt_and_help(len(X))
     sel = select_refinement(X, Y, seed, candidates, validation_folds=4, random_state=0)
     # Oracle: the pooled held-out hits of the ℓ2 base over SeedWordKFold's own folds.
     hits = []

@@ -232,6 +232,21 @@ def test_validation_folds_hold_every_seed_word_out_once(small_noisy_seed, tmp_pa
     assert "3 folds of the seed's source words, each held out once (30 words" in captured.out
     rotation, metadata = l1io.load_mapping(output_paths(out)["mapping"])
     assert metadata["steps"] == ["l2", validation["kept"]]
+    # Progress in a log file: each scored step of each fold is logged as it is scored,
+    # with the held-out P@1 of that fold (so not the pooled figure of the report).
+    lines = [line for line in captured.err.splitlines() if "held-out CSLS P@1" in line]
+    n_steps = len(validation["steps"])
+    assert len(lines) == 3 * n_steps + 1  # and the choice
+    for fold in (1, 2, 3):
+        assert sum(f"fold {fold}/3: " in line for line in lines) == n_steps
+    assert f"kept {validation['kept']}" in lines[-1]
+
+
+def test_quiet_validation_logs_no_steps(small_noisy_seed, tmp_path, capsys):
+    report, captured = _align_small_seed(small_noisy_seed, tmp_path / "out.vec", capsys,
+                                         "--validation-folds", "3", "-q")
+    assert report["validation"]["kept"].startswith("paper[")
+    assert captured.err == ""
 
 
 def test_validation_folds_need_as_many_seed_words(planted, tmp_path, capsys):

@@ -74,7 +74,8 @@ adds the traceback of unexpected errors).
 **Progress.** The result goes to stdout; the steps go to stderr through :mod:`logging`.
 On a terminal, long steps (reading, dictionary, solver, evaluation) also draw a progress
 line (``sklearn_l1align._progress.show_progress`` is on for the command); nothing is
-drawn when stderr is not a terminal. ``-v`` adds the readers', estimators' and solvers'
+drawn when stderr is not a terminal. A validated ``align`` logs each scored step (and
+fold) with its held-out P@1 as it goes, so a log file shows how far it is. ``-v`` adds the readers', estimators' and solvers'
 messages, ``-vv`` their per-step detail, ``-q`` keeps warnings only and turns progress off.
 
 **Layout.** ``_parser`` builds the arguments and imports only the standard library,
@@ -233,23 +234,25 @@ class _HideStaging(logging.Filter):
 def _cli_logging(args):
     """Send the package's log records to the current stderr for the duration of a command.
 
-    The command's own steps are logged at INFO; the library's messages (readers,
-    estimators, solvers) only with ``-v``, their DEBUG detail with ``-vv``; ``-q`` keeps
-    warnings only.
+    The command's own steps are logged at INFO, and so are validation's scored steps
+    (:mod:`sklearn_l1align.model_selection`: one line per step and fold, which is the
+    progress of a validated ``align`` in a log file); the library's other messages
+    (readers, estimators, solvers) only with ``-v``, their DEBUG detail with ``-vv``;
+    ``-q`` keeps warnings only.
     """
     if args.quiet:
-        levels = (logging.WARNING, logging.WARNING)
+        levels = (logging.WARNING, logging.WARNING, logging.WARNING)
     elif args.verbose >= 2:
-        levels = (logging.DEBUG, logging.DEBUG)
+        levels = (logging.DEBUG, logging.DEBUG, logging.DEBUG)
     elif args.verbose == 1:
-        levels = (logging.INFO, logging.INFO)
+        levels = (logging.INFO, logging.INFO, logging.INFO)
     else:
-        levels = (logging.WARNING, logging.INFO)
+        levels = (logging.WARNING, logging.INFO, logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     handler.addFilter(_HideStaging())
     package = logging.getLogger(__name__.rpartition(".")[0])
-    loggers = (package, logger)
+    loggers = (package, logger, logging.getLogger(package.name + ".model_selection"))
     previous = [log.level for log in loggers]
     package.addHandler(handler)
     for log, level in zip(loggers, levels):

@@ -279,7 +279,7 @@ def _validated_chain(src, tgt, pairs, test, args, report):
                                       validation=args.validation_fraction,
                                       validation_folds=folds,
                                       random_state=args.random_state,
-                                      verbose=min(args.verbose, 1))
+                                      verbose=0 if args.quiet else 1)
     validation = selection.report()
     validation["n_seed_pairs"] = len(pairs)
     validation["seconds"] = t["seconds"]

@@ -792,14 +792,17 @@ def resolve_validation_folds(validation_folds: int | Literal["auto"] | None, val
 
 
 def _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervised, verbose,
-                 prefix=""):
+                 prefix="", max_rank=None):
     """Fit the ℓ2 base on ``fit_seed`` and every candidate chain from it; score each step.
 
-    Returns one dict per step, in order, with the private ``_hits`` / ``_nn_hits``
-    (per held-out word) and ``_map`` that :func:`select_refinement` consumes.
+    The held-out words retrieve among the first ``max_rank`` rows of each space (all
+    rows when None); ``held_out`` must lie within them. Returns one dict per step, in
+    order, with the private ``_hits`` / ``_nn_hits`` (per held-out word) and ``_map``
+    that :func:`select_refinement` consumes.
     """
     steps = []
     fitted = {}
+    X_eval, Y_eval = (X_src, X_tgt) if max_rank is None else (X_src[:max_rank], X_tgt[:max_rank])
 
     def describe(candidate, index, estimator):
         detail = {"n_dictionary_pairs": int(len(estimator.dictionary_))}
@@ -809,15 +812,16 @@ def _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervis
         fitted[candidate, index] = detail
 
     def score(candidate, index, name, M, seconds):
-        Xm = X_src @ M.astype(X_src.dtype, copy=False)
-        csls = bli_precision(Xm, X_tgt, held_out, k=1)
-        nn = bli_precision(Xm, X_tgt, held_out, k=1, method="nn")
+        Xm = X_eval @ M.astype(X_src.dtype, copy=False)
+        csls = bli_precision(Xm, Y_eval, held_out, k=1)
+        nn = bli_precision(Xm, Y_eval, held_out, k=1, method="nn")
         entry = {"candidate": candidate, "step": index, "name": name,
                  "held_out_p1": csls.precision[1], "held_out_nn_p1": nn.precision[1],
                  "fit_seconds": float(seconds), "_hits": csls.hits[1], "_nn_hits": nn.hits[1],
                  "_map": M, **fitted.get((candidate, index), {})}
         if record_unsupervised:
-            entry["unsupervised"] = mean_csls_cosine(Xm, X_tgt)
+            entry["unsupervised"] = mean_csls_cosine(
+                Xm if max_rank is None else X_src @ M.astype(X_src.dtype, copy=False), X_tgt)
         steps.append(entry)
         vlog(logger, verbose, 1, "%s%s: held-out CSLS P@1 %.4f (%.1f s)", prefix, name,
              entry["held_out_p1"], seconds)
@@ -874,6 +878,7 @@ def _merge_folds(per_fold):
         "validation_folds": [Interval(numbers.Integral, 1, None, closed="left"),
                              StrOptions({"auto"}), None],
         "validation_tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "validation_max_rank": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "record_unsupervised": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -884,7 +889,8 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
                       candidates: dict[str, list[Any]] | None = None, *,
                       validation: float = 0.2, validation_pairs: ArrayLike | None = None,
                       validation_folds: int | Literal["auto"] | None = "auto",
-                      validation_tol: float = 1.0, record_unsupervised: bool = False,
+                      validation_tol: float = 1.0, validation_max_rank: int | None = None,
+                      record_unsupervised: bool = False,
                       random_state: int | np.random.RandomState | None = 0,
                       verbose: int = 0) -> RefinementSelection:
     """Refine an ℓ2 alignment only where held-out seed pairs show that it helps.
@@ -935,6 +941,16 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         (:ref:`model_selection`).
     validation_tol : float, default=1.0
         Noise threshold of the paired comparison, in standard deviations.
+    validation_max_rank : int >= 1 or None, default=None
+        Score within the ``validation_max_rank`` first (most frequent) rows of each
+        space: the held-out pairs whose two words are both among them retrieve among
+        those targets, with CSLS's neighbourhoods over those rows (``bli_precision`` of
+        ``X_src[:N] @ M`` and ``X_tgt[:N]``). The other held-out pairs are not scored
+        (the report's held-out counts are the scored ones); the fits still use every
+        row. None scores over the whole vocabularies, as the final evaluation does.
+        Each scored step costs a CSLS pass over ``n_src × n_tgt`` scores, the bulk of
+        validation's time on large vocabularies; a cap of ``N`` makes it
+        ``N × N`` (:ref:`model_selection`).
     record_unsupervised : bool, default=False
         Also record MUSE's unsupervised criterion (:func:`mean_csls_cosine`) per step.
     random_state : int, RandomState instance or None, default=0
@@ -993,10 +1009,19 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         refit = True
     else:
         folds, refit = [holdout_source_words(seed, validation, random_state)], True
+    if validation_max_rank is not None:
+        folds = [(fit_seed, held[(held < validation_max_rank).all(axis=1)])
+                 for fit_seed, held in folds]
+        if not all(len(held) for _, held in folds):
+            raise ValueError(
+                f"validation_max_rank={validation_max_rank} leaves a held-out set with no pair "
+                "whose two words are both among the first validation_max_rank rows of their "
+                "spaces, so it cannot be scored. Pass a larger validation_max_rank, or None.")
 
     steps = _merge_folds([
         _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervised,
-                     verbose, "" if len(folds) == 1 else f"fold {i + 1}/{len(folds)}: ")
+                     verbose, "" if len(folds) == 1 else f"fold {i + 1}/{len(folds)}: ",
+                     validation_max_rank)
         for i, (fit_seed, held_out) in enumerate(folds)])
     n_fit = int(round(np.mean([len(fit_seed) for fit_seed, _ in folds])))
     held_out = np.concatenate([held for _, held in folds])
@@ -1035,7 +1060,8 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
          kept, chosen["held_out_p1"], steps[0]["held_out_p1"])
     settings = {"validation": None if validation_pairs is not None or validation_folds
                 else float(validation), "validation_folds": validation_folds,
-                "validation_tol": float(validation_tol), "candidates": list(candidates),
+                "validation_tol": float(validation_tol),
+                "validation_max_rank": validation_max_rank, "candidates": list(candidates),
                 "random_state": random_state if isinstance(random_state, int) else None}
     return RefinementSelection(
         M, kept, steps, (n_fit, len(held_out), len(np.unique(held_out[:, 0]))),

@@ -142,8 +142,8 @@ def test_validation_keeps_l2_when_no_step_can_help(planted, tmp_path, capsys):
     assert status == 0, captured.err
     report = _report(out)
     validation = report["validation"]
-    assert report["settings"]["validation"] == {"fraction": 0.2, "folds": "auto", "random_state": 0,
-                                                "candidates": "both"}
+    assert report["settings"]["validation"] == {"fraction": 0.2, "folds": "auto", "max_rank": None,
+                                                "random_state": 0, "candidates": "both"}
     assert validation["kept"] == "l2"
     # A 120-word seed: one 20 % split would hold out 24 words, so "auto" runs 5 folds,
     # each fitted on 96 pairs, and every seed word is held out once.
@@ -247,6 +247,34 @@ def test_quiet_validation_logs_no_steps(small_noisy_seed, tmp_path, capsys):
                                          "--validation-folds", "3", "-q")
     assert report["validation"]["kept"].startswith("paper[")
     assert captured.err == ""
+
+
+def test_validation_max_rank_scores_within_the_most_frequent_words(small_noisy_seed, tmp_path,
+                                                                     capsys):
+    """The seed is rows 0-29: a cap of 20 scores the 20 pairs within it, all 30 still fit."""
+    out = tmp_path / "out.vec"
+    report, captured = _align_small_seed(small_noisy_seed, out, capsys, "--validation-folds", "3",
+                                         "--validation-max-rank", "20")
+    validation = report["validation"]
+    assert report["settings"]["validation"]["max_rank"] == 20
+    assert validation["settings"]["validation_max_rank"] == 20
+    assert validation["n_held_out_words"] == validation["n_held_out_pairs"] == 20
+    assert validation["n_fit_pairs"] == 20  # the folds' fits still hold two thirds of all 30
+    assert "scored within the 20 most frequent words of each space" in captured.out
+    assert report["seed"]["n_kept"] == 30
+
+
+def test_validation_max_rank_below_every_held_out_pair_is_refused(small_noisy_seed, tmp_path,
+                                                                  capsys):
+    src, tgt, _, test = small_noisy_seed
+    late = write_dictionary(tmp_path / "late.txt", [(f"s{i}", f"t{i}") for i in range(100, 130)])
+    argv = _argv("align", src, tgt, "--seed-dict", late, "-o", tmp_path / "o.vec",
+                 "--validation-max-rank", "50")
+    assert main(argv) == 2
+    assert "validation_max_rank=50 leaves a held-out set with no pair" in capsys.readouterr().err
+    assert not (tmp_path / "o.vec").exists()
+    assert main([*argv[:-1], "zero"]) == 2
+    assert "must be a positive integer or 'all'" in capsys.readouterr().err
 
 
 def test_validation_folds_need_as_many_seed_words(planted, tmp_path, capsys):

@@ -478,6 +478,49 @@ def test_auto_folds_cross_validate_only_when_one_split_holds_out_few_words():
     assert select_refinement(X, Y, small[:3], {}).settings["validation_folds"] == 3
 
 
+@pytest.mark.parametrize("folds", [1, 4])
+def test_validation_max_rank_scores_bli_precision_within_the_first_rows(folds):
+    """Oracle: each step's pooled hits are ``bli_precision`` of ``X[:N] @ M`` and ``Y[:N]``."""
+    X, Y, _ = _problem(n=1000, d=20, noise=1.0)
+    seed = _identity_pairs(range(0, 1000, 4))
+    candidates = {"l2_self": [ProcrustesAligner(dictionary=FixedBuilder(
+        _identity_pairs(range(0, 1000, 3))))]}
+    N = 500
+    sel = select_refinement(X, Y, seed, candidates, validation_folds=folds,
+                            validation_max_rank=N, random_state=0)
+    splits = ([holdout_source_words(seed, 0.2, 0)] if folds == 1 else
+              [(seed[f], seed[h]) for f, h in SeedWordKFold(folds, random_state=0).split(seed)])
+    base_hits, step_hits, n_held = [], [], 0
+    for fit, held in splits:
+        held = held[(held < N).all(axis=1)]
+        n_held += len(held)
+        M = ProcrustesAligner().fit(X, Y, pairs=fit).rotation_
+        base_hits.append(bli_precision(X[:N] @ M, Y[:N], held, k=1).hits[1])
+        M = apply_chain(X, Y, candidates["l2_self"], M)[-1]
+        step_hits.append(bli_precision(X[:N] @ M, Y[:N], held, k=1).hits[1])
+    assert sel.n_held_out_words == n_held < (len(seed) if folds > 1 else 0.2 * len(seed))
+    assert n_held > 0 and sel.settings["validation_max_rank"] == N
+    assert sel.steps[0]["held_out_p1"] == np.concatenate(base_hits).mean()
+    assert sel.steps[1]["held_out_p1"] == np.concatenate(step_hits).mean()
+    # The fits use every seed pair: only the scoring is cut.
+    uncut = select_refinement(X, Y, seed, candidates, validation_folds=folds, random_state=0)
+    assert sel.n_fit_pairs == uncut.n_fit_pairs
+    assert uncut.n_held_out_words > sel.n_held_out_words
+    # The planted step (more true pairs) helps either way, and the refit is the same.
+    assert sel.kept == uncut.kept == "l2_self[0]"
+    assert_array_equal(sel.rotation_, uncut.rotation_)
+
+
+def test_validation_max_rank_must_leave_held_out_pairs():
+    X, Y, _ = _problem(n=400, d=8)
+    seed = _identity_pairs(range(200, 300))
+    with pytest.raises(ValueError, match="validation_max_rank=150 leaves a held-out set"):
+        select_refinement(X, Y, seed, {}, validation_max_rank=150)
+    with pytest.raises(ValueError, match="validation_max_rank"):
+        select_refinement(X, Y, seed, {}, validation_max_rank=0)
+    assert select_refinement(X, Y, seed, {}, validation_max_rank=400).n_held_out_words == 100
+
+
 def test_select_refinement_folds_and_validation_pairs_exclude_each_other():
     X, Y, _ = _problem(n=200, d=8)
     seed, held = _identity_pairs(range(100)), _identity_pairs(range(100, 150))

@@ -11,7 +11,9 @@
     ``--candidates``) is kept only when its CSLS-10 P@1 on the held-out words beats ℓ2
     alone by more than noise (:func:`sklearn_l1align.model_selection.select_refinement`);
     the kept chain is then refitted on all the seed pairs. The summary and the report give
-    each step's held-out score and whether it was kept or rejected. ``--no-validation``
+    each step's held-out score and whether it was kept or rejected.
+    ``--validation-max-rank N`` scores within the N most frequent words of each space, for
+    large vocabularies, where each scored step's CSLS pass dominates. ``--no-validation``
     applies the chain blind, every step kept. ``--identical`` (also ``--seed identical``)
     seeds from the strings present in both vocabularies (VecMap's ``--identical``) and
     reports their count.

@@ -278,6 +278,7 @@ def _validated_chain(src, tgt, pairs, test, args, report):
         selection = select_refinement(src.vectors, tgt.vectors, pairs, candidates,
                                       validation=args.validation_fraction,
                                       validation_folds=folds,
+                                      validation_max_rank=args.validation_max_rank,
                                       random_state=args.random_state,
                                       verbose=0 if args.quiet else 1)
     validation = selection.report()
@@ -333,7 +334,7 @@ def align(args):
 
     report["settings"]["validation"] = (
         {"fraction": args.validation_fraction, "folds": args.validation_folds,
-         "random_state": args.random_state,
+         "max_rank": args.validation_max_rank, "random_state": args.random_state,
          "candidates": args.candidates} if args.validation and args.refine == "l1" else None)
     if args.validation and args.refine == "l1":
         rotation = _validated_chain(src, tgt, pairs, test, args, report)

@@ -237,6 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
                                  "(default): 5 folds when one split would hold out fewer than "
                                  "500 source words (a seed under 2,500 words at the default "
                                  "fraction), else one split")
+    validation.add_argument("--validation-max-rank", type=_max_rank, default=None, metavar="N",
+                            help="score the held-out seed words within the N most frequent "
+                                 "words of each space: pairs with a word beyond them are not "
+                                 "scored, the others retrieve among those N targets (default "
+                                 "'all': the whole vocabularies, as --eval-dict does). Each "
+                                 "scored step costs a CSLS pass over source x target words, "
+                                 "most of validation's time on large vocabularies; N cuts it "
+                                 "to N x N")
     validation.add_argument("--random-state", type=_non_negative_int, default=0, metavar="N",
                             help="seed of the held-out split or folds (default 0)")
     _add_l1_options(p)

@@ -197,6 +197,10 @@ def print_run_summary(report, paths):
             print(f"validation: {validation['n_held_out_words']} seed source words held out "
                   f"({validation['n_held_out_pairs']} pairs), steps fitted on the other "
                   f"{validation['n_fit_pairs']} pairs; held-out CSLS-10 P@1 per step:")
+        max_rank = validation["settings"].get("validation_max_rank")
+        if max_rank is not None:
+            print(f"  (scored within the {max_rank} most frequent words of each space; "
+                  "held-out pairs with a word beyond them not scored)")
         width = max(len(s["name"]) for s in validation["steps"]) + 2
         kept_score = next((s["held_out_p1"] for s in validation["steps"]
                            if _step_name(s) == validation["kept"]), None)

@@ -264,6 +264,23 @@ def test_validation_max_rank_scores_within_the_most_frequent_words(small_noisy_s
     assert report["seed"]["n_kept"] == 30
 
 
+def test_auto_folds_count_the_seed_words_validation_max_rank_leaves(small_noisy_seed, tmp_path,
+                                                                    capsys):
+    """600 seed words at fraction 0.9 hold out 540 (one split); capped at 300, 270: 5 folds."""
+    src, tgt, _, _ = small_noisy_seed
+    seed = write_dictionary(tmp_path / "all.txt", [(f"s{i}", f"t{i}") for i in range(600)])
+    folds = []
+    for cap in ("all", "300"):
+        out = tmp_path / f"{cap}.vec"
+        status = main(_argv("align", src, tgt, "--seed-dict", seed, "-o", out, "--candidates",
+                            "requested", "--time-budget", "0.5", "--validation-fraction", "0.9",
+                            "--validation-max-rank", cap, "-q"))
+        assert status == 0, capsys.readouterr().err
+        validation = _report(out)["validation"]
+        folds.append((validation["settings"]["validation_folds"], validation["n_held_out_words"]))
+    assert folds == [(None, 540), (5, 300)]
+
+
 def test_validation_max_rank_below_every_held_out_pair_is_refused(small_noisy_seed, tmp_path,
                                                                   capsys):
     src, tgt, _, test = small_noisy_seed

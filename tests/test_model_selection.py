@@ -511,6 +511,19 @@ def test_validation_max_rank_scores_bli_precision_within_the_first_rows(folds):
     assert_array_equal(sel.rotation_, uncut.rotation_)
 
 
+def test_auto_folds_count_only_the_seed_words_a_max_rank_leaves_scorable():
+    X, Y, _ = _problem(n=3000, d=8)
+    seed = _identity_pairs(range(3000))  # one split holds out 600 words: no folds
+    uncut = select_refinement(X, Y, seed, {}, random_state=0)
+    assert uncut.settings["validation_folds"] is None and uncut.n_held_out_words == 600
+    # Under a cap of 1,000 rows, one split would score about 200 words: 5 folds score all 1,000.
+    cut = select_refinement(X, Y, seed, {}, validation_max_rank=1000, random_state=0)
+    assert cut.settings["validation_folds"] == 5 and cut.n_held_out_words == 1000
+    assert cut.n_fit_pairs == 2400  # each fold still fits on the other folds' 2,400 pairs
+    wide = select_refinement(X, Y, seed, {}, validation_max_rank=2600, random_state=0)
+    assert wide.settings["validation_folds"] is None  # 2,600 scorable words: 520 held out
+
+
 def test_validation_max_rank_must_leave_held_out_pairs():
     X, Y, _ = _problem(n=400, d=8)
     seed = _identity_pairs(range(200, 300))

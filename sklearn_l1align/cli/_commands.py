@@ -26,7 +26,8 @@ from .._procrustes import ProcrustesAligner
 from .._solvers import ADMMSolver, HuberContinuationSolver, StiefelFlowSolver, StopReason
 from ..io._atomic import StagedOutputs
 from ..metrics import bli_precision
-from ..model_selection import default_candidates, resolve_validation_folds, select_refinement
+from ..model_selection import _scorable, default_candidates, resolve_validation_folds, \
+    select_refinement
 from . import _report
 from . import output_paths
 from ._parser import DEMO_BASENAME
@@ -265,7 +266,8 @@ def _validated_chain(src, tgt, pairs, test, args, report):
     beats ℓ2 by more than noise, and refits the kept chain on all the seed pairs.
     """
     n_words = len(np.unique(pairs[:, 0]))
-    folds = resolve_validation_folds(args.validation_folds, args.validation_fraction, n_words)
+    n_scorable = len(np.unique(_scorable(pairs, args.validation_max_rank)[:, 0]))
+    folds = resolve_validation_folds(args.validation_folds, args.validation_fraction, n_scorable)
     if n_words < max(2, folds or 0):
         raise ValueError("Validation holds out some of the seed's source words, so the seed needs "
                          f"at least {max(2, folds or 0)} of them. Got {n_words} instead; "

@@ -209,16 +209,19 @@ def mean_csls_cosine(X_mapped: ArrayLike, y: ArrayLike, *, n_queries: int = UNSU
 class _Validator:
     """Scores each round's map on held-out seed pairs (or MUSE's criterion) and picks one."""
 
-    def __init__(self, X, y, held_out, tol):
+    def __init__(self, X, y, held_out, tol, max_rank=None):
         self.X, self.y, self.held_out, self.tol = X, y, held_out, tol
+        self.max_rank = max_rank  # held-out pairs retrieve within the first max_rank rows
         self.scores, self.hits = [], []
 
     def __call__(self, M):
-        Xm = self.X if M is None else self.X @ M.astype(self.X.dtype, copy=False)
         if self.held_out is None:
+            Xm = self.X if M is None else self.X @ M.astype(self.X.dtype, copy=False)
             score = mean_csls_cosine(Xm, self.y)
         else:
-            res = bli_precision(Xm, self.y, self.held_out, k=1)
+            X = self.X[:self.max_rank]  # [:None] is every row
+            Xm = X if M is None else X @ M.astype(X.dtype, copy=False)
+            res = bli_precision(Xm, self.y[:self.max_rank], self.held_out, k=1)
             score = res.precision[1]
             self.hits.append(res.hits[1])
         self.scores.append(score)
@@ -245,6 +248,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "validation": [Interval(numbers.Real, 0, 1, closed="neither"),
                        StrOptions({"unsupervised"}), None],
         "validation_tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "validation_max_rank": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "refinement_dictionary": [StrOptions({"induced", "seed+induced"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -327,7 +331,15 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 )
             fit_seed, held_out = holdout_source_words(seed, self.validation, self.random_state)
             refit = True
-        validator = _Validator(X, y, held_out, self.validation_tol)
+        if held_out is not None and self.validation_max_rank is not None:
+            held_out = held_out[(held_out < self.validation_max_rank).all(axis=1)]
+            if not len(held_out):
+                raise ValueError(
+                    f"validation_max_rank={self.validation_max_rank} leaves no held-out pair "
+                    "whose two words are both among the first validation_max_rank rows of X "
+                    "and y, so validation cannot score. Pass a larger validation_max_rank, "
+                    "or None.")
+        validator = _Validator(X, y, held_out, self.validation_tol, self.validation_max_rank)
         if self._identity_is_round_zero:
             validator(None)
         maps, infos = self._rounds(X, y, fit_seed, dictionary, n_solves, on_map=validator)

@@ -58,6 +58,14 @@ class L1ProcrustesAligner(BaseAligner):
     validation_tol : float, default=1.0
         Noise threshold of the paired comparison, in standard deviations (see
         :func:`~sklearn_l1align.model_selection.significant_gain`).
+    validation_max_rank : int >= 1 or None, default=None
+        Score within the first ``validation_max_rank`` (most frequent) rows of ``X`` and
+        ``y``: held-out pairs with a word beyond them are not scored, the others
+        retrieve among those targets, with CSLS's neighbourhoods over those rows. The
+        rounds still fit on every row. None scores over the whole vocabularies; each
+        score is a CSLS pass over ``n_src × n_tgt`` similarities, which a cap of ``N``
+        makes ``N × N``. Unused by ``"unsupervised"``. A cap that leaves no held-out
+        pair raises a ValueError.
     refinement_dictionary : {"induced", "seed+induced"}, default="induced"
         The rounds' dictionary: the induced pairs (Algorithm 1; pairs passed to
         :meth:`fit` are then the first round's dictionary), or the seed ``pairs`` beside the
@@ -140,7 +148,7 @@ class L1ProcrustesAligner(BaseAligner):
     def __init__(self, dictionary: CSLSDictionaryBuilder | Literal["paired"] | None = None,
                  solver: Any = None, n_refinements: int = 0, *,
                  validation: float | Literal["unsupervised"] | None = None,
-                 validation_tol: float = 1.0,
+                 validation_tol: float = 1.0, validation_max_rank: int | None = None,
                  refinement_dictionary: Literal["induced", "seed+induced"] = "induced",
                  random_state: int | np.random.RandomState | None = None,
                  verbose: int = 0) -> None:
@@ -149,6 +157,7 @@ class L1ProcrustesAligner(BaseAligner):
         self.n_refinements = n_refinements
         self.validation = validation
         self.validation_tol = validation_tol
+        self.validation_max_rank = validation_max_rank
         self.refinement_dictionary = refinement_dictionary
         self.random_state = random_state
         self.verbose = verbose

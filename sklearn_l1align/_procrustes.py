@@ -189,6 +189,14 @@ class ProcrustesAligner(BaseAligner):
         ``b`` words it alone gets right and the ``c`` words only round 0 gets right satisfy
         ``b − c > validation_tol · sqrt(b + c)`` (see
         :func:`~sklearn_l1align.model_selection.significant_gain`).
+    validation_max_rank : int >= 1 or None, default=None
+        Score within the first ``validation_max_rank`` (most frequent) rows of ``X`` and
+        ``y``: held-out pairs with a word beyond them are not scored, the others
+        retrieve among those targets, with CSLS's neighbourhoods over those rows. The
+        rounds still fit on every row. None scores over the whole vocabularies; each
+        score is a CSLS pass over ``n_src × n_tgt`` similarities, which a cap of ``N``
+        makes ``N × N``. Unused by ``"unsupervised"``. A cap that leaves no held-out
+        pair raises a ValueError.
     refinement_dictionary : {"induced", "seed+induced"}, default="induced"
         The dictionary of the refinement rounds: the induced pairs only (MUSE), or the
         seed pairs beside them (PROC-B, Glavaš et al. 2019).
@@ -245,7 +253,7 @@ class ProcrustesAligner(BaseAligner):
     def __init__(self, dictionary: CSLSDictionaryBuilder | Literal["paired"] | None = None,
                  n_refinements: int = 0, *,
                  validation: float | Literal["unsupervised"] | None = None,
-                 validation_tol: float = 1.0,
+                 validation_tol: float = 1.0, validation_max_rank: int | None = None,
                  refinement_dictionary: Literal["induced", "seed+induced"] = "induced",
                  random_state: int | np.random.RandomState | None = None,
                  verbose: int = 0) -> None:
@@ -253,6 +261,7 @@ class ProcrustesAligner(BaseAligner):
         self.n_refinements = n_refinements
         self.validation = validation
         self.validation_tol = validation_tol
+        self.validation_max_rank = validation_max_rank
         self.refinement_dictionary = refinement_dictionary
         self.random_state = random_state
         self.verbose = verbose

@@ -291,6 +291,45 @@ def test_held_out_pairs_are_not_in_the_validated_fit():
     assert val.validation_scores_[0] == bli_precision(round0.transform(X), Y, held, k=1).precision[1]
 
 
+def test_procrustes_validation_max_rank_scores_within_the_first_rows():
+    """Oracle: each round's score is ``bli_precision`` of ``X[:N] @ M`` and ``Y[:N]``."""
+    X, Y, _ = _problem(n=1000, d=20, noise=1.0)
+    seed, N = _identity_pairs(range(0, 1000, 4)), 500
+    builder = FixedBuilder(_identity_pairs(range(0, 1000, 3)))
+    val = ProcrustesAligner(dictionary=builder, n_refinements=1, validation=0.2,
+                            validation_max_rank=N, random_state=0).fit(X, Y, pairs=seed)
+    fit, held = holdout_source_words(seed, 0.2, random_state=0)
+    held = held[(held < N).all(axis=1)]
+    assert 0 < len(held) < 0.2 * len(seed)
+    maps = [ProcrustesAligner().fit(X, Y, pairs=fit).rotation_,
+            ProcrustesAligner(dictionary=builder, n_refinements=1).fit(X, Y, pairs=fit).rotation_]
+    assert val.validation_scores_ == [bli_precision(X[:N] @ M, Y[:N], held, k=1).precision[1]
+                                      for M in maps]
+    # Only the scoring is cut: the same planted round is kept and refitted on every pair.
+    uncut = ProcrustesAligner(dictionary=builder, n_refinements=1, validation=0.2,
+                              random_state=0).fit(X, Y, pairs=seed)
+    assert val.validation_scores_ != uncut.validation_scores_
+    assert val.best_round_ == uncut.best_round_ == 1
+    assert_array_equal(val.rotation_, uncut.rotation_)
+
+
+def test_l1_validation_max_rank_scores_the_given_pairs_within_the_first_rows():
+    X, Y, Q = _l1_problem(0.6)
+    held, N = _identity_pairs(range(0, 800, 2)), 300
+    val = L1ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(800))), solver=FAST,
+                              validation_max_rank=N).fit(X, Y, validation_pairs=held)
+    within = held[held[:, 0] < N]
+    assert val.validation_scores_[0] == bli_precision(X[:N], Y[:N], within, k=1).precision[1]
+    assert val.validation_scores_[1] == bli_precision(
+        X[:N] @ val.rotation_, Y[:N], within, k=1).precision[1]  # kept round 1, no refit
+    assert val.best_round_ == 1
+    with pytest.raises(ValueError, match="validation_max_rank=1 leaves no held-out pair"):
+        clone(val).set_params(validation_max_rank=1).fit(
+            X, Y, validation_pairs=_identity_pairs(range(1, 800, 2)))
+    with pytest.raises(ValueError, match="validation_max_rank"):
+        clone(val).set_params(validation_max_rank=0).fit(X, Y, validation_pairs=held)
+
+
 def test_explicit_validation_pairs_must_be_held_out():
     X, Y, _ = _problem(n=200, d=6)
     aligner = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(200))), n_refinements=1)

@@ -909,9 +909,10 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
     2. Fit the base, ℓ2 Procrustes, on the remaining seed pairs, and score it: CSLS-10
        P@1 of the held-out words, retrieved over the whole target vocabulary.
     3. Run every candidate chain from that base, scoring each step the same way.
-    4. Take the step with the best held-out score; keep it only when it beats the base
-       by more than noise (:func:`significant_gain` with ``validation_tol``), else keep
-       the base.
+    4. Take the step with the best held-out score (on a tie, the first in the order the
+       steps are listed, so the shorter chain); keep it only when it beats the base by
+       more than noise (:func:`significant_gain` with ``validation_tol``), else keep the
+       base.
     5. Refit the kept chain (the base, then the chain's steps up to the kept one) on all
        the seed pairs (with ``validation_pairs``, the seed pairs given are all there is).
 

@@ -451,6 +451,21 @@ def test_select_refinement_keeps_a_candidate_that_helps_and_refits_it():
     assert [s["name"] for s in report["steps"]][0] == "l2"
 
 
+def test_select_refinement_breaks_a_tie_towards_the_first_listed_step():
+    X, Y, _ = _problem()
+    seed = _identity_pairs(range(100))
+    oracle = ProcrustesAligner(dictionary=FixedBuilder(_identity_pairs(range(len(X)))))
+    # A closed-form fit on fixed pairs gives the same map from any start: every step ties.
+    candidates = {"once": [oracle], "twice": [clone(oracle), clone(oracle)]}
+    sel = select_refinement(X, Y, seed, candidates, validation_folds=1, random_state=0)
+    scores = [s["held_out_p1"] for s in sel.steps[1:]]
+    assert scores == [scores[0]] * 3 and sel.steps[1]["significant"]
+    assert sel.kept == "once[0]"
+    swapped = select_refinement(X, Y, seed, dict(reversed(candidates.items())),
+                                validation_folds=1, random_state=0)
+    assert swapped.kept == "twice[0]"  # the first step of the chain listed first
+
+
 def test_select_refinement_is_deterministic_and_seeded():
     X, Y, _ = _problem(n=500, d=16)
     seed = _identity_pairs(range(200))

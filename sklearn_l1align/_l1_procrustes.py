@@ -59,13 +59,10 @@ class L1ProcrustesAligner(BaseAligner):
         Noise threshold of the paired comparison, in standard deviations (see
         :func:`~sklearn_l1align.model_selection.significant_gain`).
     validation_max_rank : int >= 1 or None, default=None
-        Score within the first ``validation_max_rank`` (most frequent) rows of ``X`` and
-        ``y``: held-out pairs with a word beyond them are not scored, the others
-        retrieve among those targets, with CSLS's neighbourhoods over those rows. The
-        rounds still fit on every row. None scores over the whole vocabularies; each
-        score is a CSLS pass over ``n_src × n_tgt`` similarities, which a cap of ``N``
-        makes ``N × N``. Unused by ``"unsupervised"``. A cap that leaves no held-out
-        pair raises a ValueError.
+        Each entry's held-out pairs retrieve among the first ``validation_max_rank``
+        rows of ``X`` and ``y`` only, and pairs beyond them are not scored, as in
+        :class:`ProcrustesAligner`; the rounds still fit on every row. None: the whole
+        vocabularies.
     refinement_dictionary : {"induced", "seed+induced"}, default="induced"
         The rounds' dictionary: the induced pairs (Algorithm 1; pairs passed to
         :meth:`fit` are then the first round's dictionary), or the seed ``pairs`` beside the

@@ -236,8 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "--validation-fraction is then unused). 1 is one split. 'auto' "
                                  "(default): 5 folds when one split would hold out fewer than "
                                  "500 source words (a seed under 2,500 words at the default "
-                                 "fraction), else one split; under --validation-max-rank, of the source "
-                                 "words it leaves scorable")
+                                 "fraction), else one split; under --validation-max-rank, "
+                                 "of the source words it leaves scorable")
     validation.add_argument("--validation-max-rank", type=_max_rank, default=None, metavar="N",
                             help="score the held-out seed words within the N most frequent "
                                  "words of each space: pairs with a word beyond them are not "

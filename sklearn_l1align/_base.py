@@ -116,6 +116,11 @@ def holdout_source_words(
     return pairs[~mask], pairs[mask]
 
 
+def _scorable(pairs, max_rank):
+    """The pairs whose two words both lie within the first ``max_rank`` rows (all when None)."""
+    return pairs if max_rank is None else pairs[(pairs < max_rank).all(axis=1)]
+
+
 def significant_gain(hits_new: ArrayLike, hits_base: ArrayLike, tol: float = 1.0) -> bool:
     """Whether ``hits_new`` beats ``hits_base`` by more than noise, query by query.
 
@@ -215,13 +220,14 @@ class _Validator:
         self.scores, self.hits = [], []
 
     def __call__(self, M):
+        # MUSE's criterion reads whole spaces; held-out pairs retrieve within the cap.
+        rows = slice(None) if self.held_out is None else slice(self.max_rank)
+        X, y = self.X[rows], self.y[rows]
+        Xm = X if M is None else X @ M.astype(X.dtype, copy=False)
         if self.held_out is None:
-            Xm = self.X if M is None else self.X @ M.astype(self.X.dtype, copy=False)
-            score = mean_csls_cosine(Xm, self.y)
+            score = mean_csls_cosine(Xm, y)
         else:
-            X = self.X[:self.max_rank]  # [:None] is every row
-            Xm = X if M is None else X @ M.astype(X.dtype, copy=False)
-            res = bli_precision(Xm, self.y[:self.max_rank], self.held_out, k=1)
+            res = bli_precision(Xm, y, self.held_out, k=1)
             score = res.precision[1]
             self.hits.append(res.hits[1])
         self.scores.append(score)
@@ -331,8 +337,8 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 )
             fit_seed, held_out = holdout_source_words(seed, self.validation, self.random_state)
             refit = True
-        if held_out is not None and self.validation_max_rank is not None:
-            held_out = held_out[(held_out < self.validation_max_rank).all(axis=1)]
+        if held_out is not None:
+            held_out = _scorable(held_out, self.validation_max_rank)
             if not len(held_out):
                 raise ValueError(
                     f"validation_max_rank={self.validation_max_rank} leaves no held-out pair "

@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import (
     UNSUPERVISED_QUERIES,
+    _scorable,
     holdout_source_words,
     mean_csls_cosine,
     pairs_fit_parameter,
@@ -836,11 +837,6 @@ def _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervis
                     on_step=lambda i, M, s, name=name, chain=chain: score(
                    name, i, f"{name}[{i}] {type(chain[i]).__name__}", M, s))
     return steps
-
-
-def _scorable(pairs, max_rank):
-    """The pairs whose two words both lie within the first ``max_rank`` rows (all when None)."""
-    return pairs if max_rank is None else pairs[(pairs < max_rank).all(axis=1)]
 
 
 def _merge_folds(per_fold):

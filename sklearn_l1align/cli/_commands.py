@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io as l1io
+from .._base import _scorable
 from .._dictionary import CSLSDictionaryBuilder
 from .._l1_procrustes import L1ProcrustesAligner
 from .._neighbors import topk_neighbors
@@ -26,8 +27,7 @@ from .._procrustes import ProcrustesAligner
 from .._solvers import ADMMSolver, HuberContinuationSolver, StiefelFlowSolver, StopReason
 from ..io._atomic import StagedOutputs
 from ..metrics import bli_precision
-from ..model_selection import _scorable, default_candidates, resolve_validation_folds, \
-    select_refinement
+from ..model_selection import default_candidates, resolve_validation_folds, select_refinement
 from . import _report
 from . import output_paths
 from ._parser import DEMO_BASENAME

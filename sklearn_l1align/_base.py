@@ -338,13 +338,13 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             fit_seed, held_out = holdout_source_words(seed, self.validation, self.random_state)
             refit = True
         if held_out is not None:
-            held_out = _scorable(held_out, self.validation_max_rank)
+            n_held, held_out = len(held_out), _scorable(held_out, self.validation_max_rank)
             if not len(held_out):
                 raise ValueError(
                     f"validation_max_rank={self.validation_max_rank} leaves no held-out pair "
                     "whose two words are both among the first validation_max_rank rows of X "
-                    "and y, so validation cannot score. Pass a larger validation_max_rank, "
-                    "or None.")
+                    f"and y (none of the {n_held} held-out pairs), so validation cannot score. "
+                    "Pass a larger validation_max_rank, or None.")
         validator = _Validator(X, y, held_out, self.validation_tol, self.validation_max_rank)
         if self._identity_is_round_zero:
             validator(None)

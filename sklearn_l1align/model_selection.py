@@ -1015,11 +1015,20 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         folds, refit = [holdout_source_words(seed, validation, random_state)], True
     if validation_max_rank is not None:
         folds = [(fit_seed, _scorable(held, validation_max_rank)) for fit_seed, held in folds]
-        if not all(len(held) for _, held in folds):
+        if empty := [i for i, (_, held) in enumerate(folds) if not len(held)]:
+            if validation_pairs is not None:
+                why = f"none of the {len(held_out)} validation pairs lies within the cap"
+            else:
+                n_words = len(np.unique(_scorable(seed, validation_max_rank)[:, 0]))
+                where = ("the held-out split" if len(folds) == 1 else
+                         f"{len(empty)} of the {len(folds)} folds")
+                why = (f"{where} got none of the {n_words} seed source word(s) within the cap"
+                       if n_words else "no seed pair lies within the cap")
             raise ValueError(
                 f"validation_max_rank={validation_max_rank} leaves a held-out set with no pair "
                 "whose two words are both among the first validation_max_rank rows of their "
-                "spaces, so it cannot be scored. Pass a larger validation_max_rank, or None.")
+                f"spaces, so it cannot be scored ({why}). Pass a larger validation_max_rank, "
+                "or None.")
 
     steps = _merge_folds([
         _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervised,

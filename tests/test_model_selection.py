@@ -323,7 +323,8 @@ def test_l1_validation_max_rank_scores_the_given_pairs_within_the_first_rows():
     assert val.validation_scores_[1] == bli_precision(
         X[:N] @ val.rotation_, Y[:N], within, k=1).precision[1]  # kept round 1, no refit
     assert val.best_round_ == 1
-    with pytest.raises(ValueError, match="validation_max_rank=1 leaves no held-out pair"):
+    with pytest.raises(ValueError, match=r"validation_max_rank=1 leaves no held-out pair .*"
+                                         r"\(none of the 400 held-out pairs\)"):
         clone(val).set_params(validation_max_rank=1).fit(
             X, Y, validation_pairs=_identity_pairs(range(1, 800, 2)))
     with pytest.raises(ValueError, match="validation_max_rank"):
@@ -581,8 +582,18 @@ def test_auto_folds_count_only_the_seed_words_a_max_rank_leaves_scorable():
 def test_validation_max_rank_must_leave_held_out_pairs():
     X, Y, _ = _problem(n=400, d=8)
     seed = _identity_pairs(range(200, 300))
-    with pytest.raises(ValueError, match="validation_max_rank=150 leaves a held-out set"):
+    with pytest.raises(ValueError, match=r"validation_max_rank=150 leaves a held-out set.*"
+                                         r"\(no seed pair lies within the cap\)"):
         select_refinement(X, Y, seed, {}, validation_max_rank=150)
+    # 3 scorable words among 103: "auto" makes 3 folds over all the seed's words, and a fold
+    # that draws none of the 3 is named with the count.
+    few = np.concatenate([_identity_pairs(range(3)), seed])
+    with pytest.raises(ValueError, match=r"\(\d of the 3 folds got none of the 3 seed source "
+                                         r"word\(s\) within the cap\)"):
+        select_refinement(X, Y, few, {}, validation_max_rank=150, random_state=0)
+    with pytest.raises(ValueError, match=r"\(none of the 10 validation pairs lies within"):
+        select_refinement(X, Y, seed, {}, validation_max_rank=150,
+                          validation_pairs=_identity_pairs(range(300, 310)))
     with pytest.raises(ValueError, match="validation_max_rank"):
         select_refinement(X, Y, seed, {}, validation_max_rank=0)
     assert select_refinement(X, Y, seed, {}, validation_max_rank=400).n_held_out_words == 100

@@ -67,6 +67,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sklearn_l1align import ProcrustesAligner, normalize_embeddings
+from sklearn_l1align.cli._parser import _max_rank  # the CLI's --validation-max-rank type
 from sklearn_l1align.metrics import bli_precision, mcnemar_test
 from sklearn_l1align.model_selection import (
     apply_chain,
@@ -253,10 +254,6 @@ def l2_precision(pairs, bases, tiny):
                   f"| {100 * c32.precision[1]:.2f} / {100 * n32.precision[1]:.2f} "
                   f"| {mcnemar_test(c64.hits[1], c32.hits[1]):.3g} "
                   f"| {float(np.abs(M64 - M32).max()):.1e} |", flush=True)
-
-
-def _max_rank(text):
-    return None if text == "all" else int(text)
 
 
 def main():

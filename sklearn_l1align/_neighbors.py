@@ -20,8 +20,10 @@ is exact selection on the float32 scores, with no approximate search and no prun
 could lose a pair; ties go to the lowest index.
 
 The block products choose their BLAS thread count by measuring the first blocks
-(:class:`~sklearn_l1align._threads.FastestBlasThreads`); every thread count computes the
-same float32 numbers, so results do not depend on it.
+(:class:`~sklearn_l1align._threads.FastestBlasThreads`), but only among thread counts that
+a probe product of the same ``d`` shows to compute the same bits. Where they do not
+(OpenBLAS here: ``d`` above 448 that is not a multiple of 256), every block runs at the
+threads as they are. Either way the results do not depend on a timing.
 """
 
 from __future__ import annotations
@@ -203,7 +205,8 @@ class _BlockProduct:
         rows = min(batch_size, max(Xs.shape[0], 1))
         self.buffer = np.empty((rows, Xt.shape[0]), dtype=np.result_type(Xs, Xt))
         flops = 2.0 * rows * Xt.shape[0] * Xs.shape[1]
-        self.threads = FastestBlasThreads(flops=flops)
+        self.threads = FastestBlasThreads(flops=flops, inner=Xs.shape[1],
+                                          dtype=self.buffer.dtype)
         if self.threads.candidates:
             # Fault the buffer's pages in now, so that the first measured block is not
             # charged for them.

@@ -105,15 +105,17 @@ def _cross_product(A, B):
     same bits at one thread and two (measured here for every block length up to 448, at
     d from 40 to 768, and checked by the tests), at the thread count
     :class:`~sklearn_l1align._threads.FastestBlasThreads` measures fastest on the first
-    two blocks. float64 products, whose two-thread bits differ even for short blocks, and
-    products too small to measure are one single-thread GEMM.
+    two blocks. A BLAS for which a probe of these block lengths shows otherwise is left at
+    its threads as they are. float64 products, whose two-thread bits differ even for short
+    blocks, and products too small to measure are one single-thread GEMM.
     """
     n = A.shape[0]
     if (A.dtype != np.float32 or n < 3 * CROSS_PRODUCT_ROWS
             or 2.0 * n * A.shape[1] * B.shape[1] < MEASURE_MIN_FLOPS):
         with single_blas_thread():
             return A.T @ B
-    threads = FastestBlasThreads()
+    block_rows = sorted({CROSS_PRODUCT_ROWS, n % CROSS_PRODUCT_ROWS} - {0})  # inner dimensions
+    threads = FastestBlasThreads(inner=block_rows, dtype=A.dtype)
     C = np.zeros((A.shape[1], B.shape[1]), dtype=A.dtype)
     part = np.empty_like(C)
     for start in range(0, n, CROSS_PRODUCT_ROWS):

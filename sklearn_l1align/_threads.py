@@ -18,12 +18,13 @@ import os
 import sys
 import time
 
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["FastestBlasThreads", "blas_threads", "by_row_blocks", "controller",
-           "current_blas_threads", "max_blas_threads", "single_blas_thread"]
+           "current_blas_threads", "max_blas_threads", "same_bits", "single_blas_thread"]
 
 #: Environment variable that caps the BLAS threads the package uses (an ``n_jobs``-style knob).
 THREADS_ENV = "L1ALIGN_BLAS_THREADS"
@@ -94,12 +95,17 @@ class FastestBlasThreads:
     ``min(max_blas_threads(), current_blas_threads())`` threads (so an outer
     :func:`blas_threads` limit is respected); every later call uses the faster. On a
     shared machine a second thread that waits for a busy core can make a product several
-    times slower (issue 12); on an idle one it is nearly twice as fast. The thread count
-    never changes the numbers a BLAS GEMM computes in float32 here (each output entry is
-    one dot product, accumulated in the same order), which the tests check. That holds
-    while the inner dimension is at most OpenBLAS's block (measured: every length up to
-    448, and 512, 768 and 1024; not 449): the neighbour search's ``d``, the ℓ2 fit's
-    384-row blocks of ``AᵀB``.
+    times slower (issue 12); on an idle one it is nearly twice as fast.
+
+    The thread count must not change the numbers: results may not depend on a timing.
+    Whether it does depends on the BLAS, its CPU kernel and the products' inner dimension.
+    Here, OpenBLAS computes the same float32 bits at one thread and two for every inner
+    dimension up to 448 and for multiples of 256, but not for 449, 500, 600 or 1000, and
+    float64 bits differ even for short ones. So, given ``inner``, the candidates are first
+    checked on a small probe product of that inner dimension and dtype (:func:`same_bits`,
+    once per process); if their bits differ, nothing is measured and every call runs at
+    the threads as they are. The callers pass it: the neighbour search's ``d``, the ℓ2
+    fit's 384-row blocks of ``AᵀB``.
 
     Parameters
     ----------
@@ -110,6 +116,11 @@ class FastestBlasThreads:
         The thread counts to try, in order; default as described above.
     timer : callable, default=time.perf_counter
         The clock (tests inject a fake one).
+    inner : int or iterable of int, optional
+        The inner dimension (or dimensions) of the products; when given, candidates that
+        compute different bits for any of them (:func:`same_bits`) are not tried.
+    dtype : numpy dtype, default=numpy.float32
+        The products' dtype, for that check.
 
     Attributes
     ----------
@@ -119,7 +130,8 @@ class FastestBlasThreads:
         Seconds of the timed call at each candidate count.
     """
 
-    def __init__(self, flops=None, candidates=None, *, timer=time.perf_counter):
+    def __init__(self, flops=None, candidates=None, *, timer=time.perf_counter, inner=None,
+                 dtype=np.float32):
         self.timer = timer
         self.timings = {}
         self.chosen = None
@@ -132,6 +144,12 @@ class FastestBlasThreads:
                 top = min(max_blas_threads(), current_blas_threads(self.controller))
                 candidates = (1, top) if top > 1 else ()
         self.candidates = tuple(int(c) for c in candidates)
+        inners = () if inner is None else np.atleast_1d(inner).tolist()
+        if len(self.candidates) > 1 and not all(same_bits(k, dtype, self.candidates)
+                                                for k in inners):
+            logger.debug("BLAS threads %s compute different bits for inner dimension %s "
+                         "(%s): not measured", self.candidates, inners, np.dtype(dtype).name)
+            self.candidates = ()
         if len(self.candidates) == 1:
             self.chosen = self.candidates[0]
         if self.candidates and self.controller is None:
@@ -163,6 +181,39 @@ class FastestBlasThreads:
                 logger.debug("BLAS threads measured %s s: using %d",
                              {c: round(t, 4) for c, t in self.timings.items()}, self.chosen)
         return result
+
+
+#: Rows and columns of :func:`same_bits`' probe product: large enough that OpenBLAS
+#: splits it over its threads (it runs small products on one).
+BITS_PROBE_SHAPE = (128, 512)
+
+_same_bits_cache: dict[tuple[int, str, tuple[int, ...]], bool] = {}
+
+
+def same_bits(inner, dtype=np.float32, candidates=None):
+    """Whether every thread count in ``candidates`` computes the same bits for one product.
+
+    A ``BITS_PROBE_SHAPE[0] × inner`` by ``inner × BITS_PROBE_SHAPE[1]`` GEMM of fixed random
+    numbers of ``dtype`` is run at each count and compared bit for bit. The answer is a
+    property of the BLAS, its kernel and ``inner`` (OpenBLAS blocks the inner dimension,
+    and its threaded driver blocks it differently for some lengths), so it is computed once
+    per process for each (inner, dtype, candidates). ``candidates`` defaults to
+    ``(1, min(max_blas_threads(), current_blas_threads()))``.
+    """
+    dtype = np.dtype(dtype)
+    if candidates is None:
+        candidates = (1, min(max_blas_threads(), current_blas_threads()))
+    key = (int(inner), dtype.str, tuple(int(c) for c in candidates))
+    if key not in _same_bits_cache:
+        rng = np.random.default_rng(0)
+        A = rng.standard_normal((BITS_PROBE_SHAPE[0], key[0])).astype(dtype)
+        B = rng.standard_normal((key[0], BITS_PROBE_SHAPE[1])).astype(dtype)
+        products = []
+        for n in key[2]:
+            with blas_threads(n):
+                products.append(A @ B)
+        _same_bits_cache[key] = all(np.array_equal(products[0], C) for C in products[1:])
+    return _same_bits_cache[key]
 
 
 #: Each of :func:`by_row_blocks`' two probe blocks holds this share of the rows.

@@ -284,6 +284,53 @@ def test_dictionary_is_identical_at_one_and_two_blas_threads(monkeypatch):
     assert_array_equal(results[1][1][1], results[2][1][1])
 
 
+@pytest.mark.skipif(max_blas_threads() < 2, reason="needs two usable cores")
+@pytest.mark.parametrize("inner, dtype", [(300, np.float32), (448, np.float32), (500, np.float32),
+                                          (512, np.float32), (600, np.float32), (64, np.float64)])
+def test_same_bits_agrees_with_a_full_size_product(inner, dtype):
+    from sklearn_l1align._threads import same_bits
+
+    # The probe is small; its verdict must hold for a block as large as the search's.
+    rng = np.random.default_rng(inner)
+    A = rng.normal(size=(1024, inner)).astype(dtype)
+    B = rng.normal(size=(inner, 6000)).astype(dtype)
+    products = []
+    for n in (1, 2):
+        with blas_threads(n):
+            products.append(A @ B)
+    assert same_bits(inner, dtype, (1, 2)) == np.array_equal(*products)
+
+
+@pytest.mark.skipif(max_blas_threads() < 2, reason="needs two usable cores")
+@pytest.mark.parametrize("d", [300, 500, 600])
+def test_block_products_do_not_depend_on_which_thread_count_measures_faster(monkeypatch, d):
+    # Whichever count the timing favours, every block has the same bits, including the
+    # dimensions (here 500 and 600) at which one thread and two compute different ones.
+    from sklearn_l1align import _threads
+    from sklearn_l1align._threads import current_blas_threads
+
+    monkeypatch.setattr(_threads, "MEASURE_MIN_FLOPS", 0)
+    rng = np.random.default_rng(d)
+    X = rng.normal(size=(2_000, d)).astype(np.float32)
+    Y = rng.normal(size=(3_000, d)).astype(np.float32)
+    blocks = {}
+    for faster in (1, 2):
+        clock = {"now": 0.0}
+
+        def timer(faster=faster, clock=clock):
+            clock["now"] += 1.0 if current_blas_threads() == faster else 5.0
+            return clock["now"]
+
+        with blas_threads(2):
+            product = _neighbors._BlockProduct(X, Y, 256)
+            product.threads.timer = timer
+            blocks[faster] = [product(start).copy() for start in range(0, 2_000, 256)]
+            if product.threads.candidates:
+                assert product.threads.chosen == faster
+    for one, two in zip(blocks[1], blocks[2]):
+        assert_array_equal(one, two)
+
+
 @pytest.mark.parametrize("durations, expected", [({1: 0.5, 2: 0.2}, 2), ({1: 0.2, 2: 0.5}, 1)])
 def test_fastest_blas_threads_keeps_the_faster_count(durations, expected):
     from sklearn_l1align._threads import FastestBlasThreads, current_blas_threads

@@ -462,7 +462,7 @@ def test_float32_cross_product_has_the_same_bits_at_one_and_two_threads(monkeypa
     products = []
     for threads in (1, 2):
         monkeypatch.setattr(module, "FastestBlasThreads",
-                            lambda threads=threads: FastestBlasThreads(candidates=(threads,)))
+                            lambda threads=threads, **_: FastestBlasThreads(candidates=(threads,)))
         with blas_threads(2):
             products.append(module._cross_product(A, B))
     assert_array_equal(products[0], products[1])

@@ -301,6 +301,25 @@ def test_same_bits_agrees_with_a_full_size_product(inner, dtype):
     assert same_bits(inner, dtype, (1, 2)) == np.array_equal(*products)
 
 
+def test_fastest_blas_threads_drops_its_candidates_when_any_inner_dimension_changes_bits(
+        monkeypatch):
+    from sklearn_l1align import _threads
+
+    asked = []
+
+    def fake_same_bits(inner, dtype, candidates):
+        asked.append((inner, np.dtype(dtype).name, candidates))
+        return inner != 500
+
+    monkeypatch.setattr(_threads, "same_bits", fake_same_bits)
+    kept = _threads.FastestBlasThreads(candidates=(1, 2), inner=[384, 17])
+    assert kept.candidates == (1, 2) and kept.chosen is None
+    dropped = _threads.FastestBlasThreads(candidates=(1, 2), inner=[384, 500], dtype=np.float64)
+    assert dropped.candidates == () and dropped.run(lambda: 3) == 3 and dropped.chosen is None
+    assert (500, "float64", (1, 2)) in asked
+    assert _threads.FastestBlasThreads(candidates=(2,), inner=500).chosen == 2  # nothing to compare
+
+
 @pytest.mark.skipif(max_blas_threads() < 2, reason="needs two usable cores")
 @pytest.mark.parametrize("d", [300, 500, 600])
 def test_block_products_do_not_depend_on_which_thread_count_measures_faster(monkeypatch, d):

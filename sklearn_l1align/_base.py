@@ -121,6 +121,11 @@ def _scorable(pairs, max_rank):
     return pairs if max_rank is None else pairs[(pairs < max_rank).all(axis=1)]
 
 
+def _n_scorable_words(pairs, max_rank):
+    """How many distinct source words have a pair that :func:`_scorable` keeps."""
+    return len(np.unique(_scorable(pairs, max_rank)[:, 0]))
+
+
 def significant_gain(hits_new: ArrayLike, hits_base: ArrayLike, tol: float = 1.0) -> bool:
     """Whether ``hits_new`` beats ``hits_base`` by more than noise, query by query.
 

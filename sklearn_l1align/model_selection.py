@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import (
     UNSUPERVISED_QUERIES,
+    _n_scorable_words,
     _scorable,
     holdout_source_words,
     mean_csls_cosine,
@@ -991,6 +992,7 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
     check_same_dim(X_src, X_tgt, names=("X_src", "X_tgt"))
     seed = check_pairs(seed_pairs, X_src.shape[0], X_tgt.shape[0], name="seed_pairs")
     candidates = default_candidates() if candidates is None else candidates
+    n_scorable = _n_scorable_words(seed, validation_max_rank)
     if validation_pairs is not None:
         held_out = check_pairs(validation_pairs, X_src.shape[0], X_tgt.shape[0],
                                name="validation_pairs")
@@ -1006,8 +1008,7 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         validation_folds = None
         folds, refit = [(seed, held_out)], False
     elif (validation_folds := resolve_validation_folds(
-            validation_folds, validation,
-            len(np.unique(_scorable(seed, validation_max_rank)[:, 0])))) is not None:
+            validation_folds, validation, n_scorable)) is not None:
         folds = [(seed[fit], seed[held]) for fit, held in
                  SeedWordKFold(validation_folds, random_state=random_state).split(seed)]
         refit = True
@@ -1015,15 +1016,14 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         folds, refit = [holdout_source_words(seed, validation, random_state)], True
     if validation_max_rank is not None:
         folds = [(fit_seed, _scorable(held, validation_max_rank)) for fit_seed, held in folds]
-        if empty := [i for i, (_, held) in enumerate(folds) if not len(held)]:
+        if n_empty := sum(not len(held) for _, held in folds):
             if validation_pairs is not None:
                 why = f"none of the {len(held_out)} validation pairs lies within the cap"
             else:
-                n_words = len(np.unique(_scorable(seed, validation_max_rank)[:, 0]))
                 where = ("the held-out split" if len(folds) == 1 else
-                         f"{len(empty)} of the {len(folds)} folds")
-                why = (f"{where} got none of the {n_words} seed source word(s) within the cap"
-                       if n_words else "no seed pair lies within the cap")
+                         f"{n_empty} of the {len(folds)} folds")
+                why = (f"{where} got none of the {n_scorable} seed source word(s) within the "
+                       "cap" if n_scorable else "no seed pair lies within the cap")
             raise ValueError(
                 f"validation_max_rank={validation_max_rank} leaves a held-out set with no pair "
                 "whose two words are both among the first validation_max_rank rows of their "

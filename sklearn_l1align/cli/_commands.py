@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import io as l1io
-from .._base import _scorable
+from .._base import _n_scorable_words
 from .._dictionary import CSLSDictionaryBuilder
 from .._l1_procrustes import L1ProcrustesAligner
 from .._neighbors import topk_neighbors
@@ -266,7 +266,7 @@ def _validated_chain(src, tgt, pairs, test, args, report):
     beats ℓ2 by more than noise, and refits the kept chain on all the seed pairs.
     """
     n_words = len(np.unique(pairs[:, 0]))
-    n_scorable = len(np.unique(_scorable(pairs, args.validation_max_rank)[:, 0]))
+    n_scorable = _n_scorable_words(pairs, args.validation_max_rank)
     folds = resolve_validation_folds(args.validation_folds, args.validation_fraction, n_scorable)
     if n_words < max(2, folds or 0):
         raise ValueError("Validation holds out some of the seed's source words, so the seed needs "

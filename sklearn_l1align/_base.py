@@ -71,7 +71,8 @@ def _check_target(y, X, estimator_name="This aligner", *, ensure_all_finite=True
 
 
 def holdout_source_words(
-    pairs: ArrayLike, fraction: float, random_state: int | np.random.RandomState | None = None
+    pairs: ArrayLike, fraction: float, random_state: int | np.random.RandomState | None = None,
+    *, stratify_max_rank: int | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Split seed pairs into (fit, held-out) pairs by source word.
 
@@ -86,6 +87,12 @@ def holdout_source_words(
         Share of the unique source words held out (at least one, and at least one kept).
     random_state : int, RandomState instance or None, default=None
         Seeds the choice of held-out words.
+    stratify_max_rank : int or None, default=None
+        Hold out the source words that have a pair within the first ``stratify_max_rank``
+        rows of both spaces (those a ``validation_max_rank`` of the same value scores) in
+        the same share as the others, and at least one of them when there is one, so a
+        capped validation always has words to score. None, or a cap that every pair (or
+        no pair) lies within, draws the same split as without it.
 
     Returns
     -------
@@ -111,9 +118,32 @@ def holdout_source_words(
             f"Got {len(words)} instead."
         )
     n_held = min(max(1, int(round(fraction * len(words)))), len(words) - 1)
-    held = check_random_state(random_state).permutation(words)[:n_held]
+    order = check_random_state(random_state).permutation(words)
+    scorable = _scorable_words(pairs, stratify_max_rank)
+    n_s = len(scorable)
+    held_s = min(max(int(round(n_held * n_s / len(words))), 1 if n_s else 0,
+                     n_held - (len(words) - n_s)), n_held, n_s)
+    held = _deal_words(order, scorable, [n_held, len(words) - n_held],
+                       [held_s, n_s - held_s])[0]
     mask = np.isin(pairs[:, 0], held)
     return pairs[~mask], pairs[mask]
+
+
+def _deal_words(order, scorable, sizes, counts):
+    """Cut ``order`` into groups of ``sizes`` words, ``counts`` of them from ``scorable``.
+
+    Each group takes the next ``counts[i]`` words of ``order`` that are in ``scorable`` and
+    the next ``sizes[i] - counts[i]`` that are not, so the words keep their order within
+    each kind; when all (or none) of the words are in ``scorable``, group ``i`` is the
+    ``i``-th consecutive slice of ``order``.
+    """
+    is_s = np.isin(order, scorable)
+    s, u = order[is_s], order[~is_s]
+    groups, i, j = [], 0, 0
+    for size, count in zip(sizes, counts):
+        groups.append(np.concatenate([s[i:i + count], u[j:j + size - count]]))
+        i, j = i + count, j + size - count
+    return groups
 
 
 def _scorable(pairs, max_rank):
@@ -121,9 +151,14 @@ def _scorable(pairs, max_rank):
     return pairs if max_rank is None else pairs[(pairs < max_rank).all(axis=1)]
 
 
+def _scorable_words(pairs, max_rank):
+    """The distinct source words that have a pair that :func:`_scorable` keeps."""
+    return np.unique(_scorable(pairs, max_rank)[:, 0])
+
+
 def _n_scorable_words(pairs, max_rank):
     """How many distinct source words have a pair that :func:`_scorable` keeps."""
-    return len(np.unique(_scorable(pairs, max_rank)[:, 0]))
+    return len(_scorable_words(pairs, max_rank))
 
 
 def significant_gain(hits_new: ArrayLike, hits_base: ArrayLike, tol: float = 1.0) -> bool:
@@ -340,7 +375,9 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                     "needs pairs (or dictionary='paired'). Got no seed pairs instead: pass pairs=..., "
                     "validation_pairs=..., or validation='unsupervised'."
                 )
-            fit_seed, held_out = holdout_source_words(seed, self.validation, self.random_state)
+            fit_seed, held_out = holdout_source_words(
+                seed, self.validation, self.random_state,
+                stratify_max_rank=self.validation_max_rank)
             refit = True
         if held_out is not None:
             n_held, held_out = len(held_out), _scorable(held_out, self.validation_max_rank)

@@ -195,7 +195,9 @@ class ProcrustesAligner(BaseAligner):
         Score within the first ``validation_max_rank`` (most frequent) rows of ``X`` and
         ``y``: held-out pairs with a word beyond them are not scored, the others
         retrieve among those targets, with CSLS's neighbourhoods over those rows. The
-        rounds still fit on every row. None scores over the whole vocabularies; each
+        held-out share of ``validation`` is drawn stratified by the cap, so it holds
+        its share of the seed words within it, and at least one. The rounds still fit
+        on every row. None scores over the whole vocabularies; each
         score is a CSLS pass over ``n_src × n_tgt`` similarities, which a cap of ``N``
         makes ``N × N``. Unused by ``"unsupervised"``. A cap that leaves no held-out
         pair raises a ValueError.

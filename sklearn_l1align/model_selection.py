@@ -41,8 +41,10 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._base import (
     UNSUPERVISED_QUERIES,
+    _deal_words,
     _n_scorable_words,
     _scorable,
+    _scorable_words,
     holdout_source_words,
     mean_csls_cosine,
     pairs_fit_parameter,
@@ -182,7 +184,8 @@ class SeedWordKFold(BaseCrossValidator):
     word fall in the same test fold, so no held-out word is seen, under another gold
     translation, by the fit that is scored on it. The folds hold (nearly) equal numbers
     of words; with ``shuffle`` the words are assigned at random, seeded by
-    ``random_state``.
+    ``random_state``. With ``stratify_max_rank``, the words that a ``validation_max_rank``
+    of that value can score are also spread (nearly) evenly over the folds.
 
     Parameters
     ----------
@@ -192,6 +195,12 @@ class SeedWordKFold(BaseCrossValidator):
         Assign the words to folds at random; False keeps the order of the sorted word rows.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffle.
+    stratify_max_rank : int or None, default=None
+        Give each fold (nearly) equal numbers of the source words that have a pair within
+        the first ``stratify_max_rank`` rows of both spaces, so every fold has words for a
+        capped validation to score whenever there are at least ``n_splits`` of them. None,
+        or a cap that every pair (or no pair) lies within, gives the same folds as
+        without it.
 
     See Also
     --------
@@ -210,12 +219,18 @@ class SeedWordKFold(BaseCrossValidator):
     n_splits: int
 
     def __init__(self, n_splits: int = 5, *, shuffle: bool = True,
-                 random_state: int | np.random.RandomState | None = None) -> None:
+                 random_state: int | np.random.RandomState | None = None,
+                 stratify_max_rank: int | None = None) -> None:
         if not isinstance(n_splits, numbers.Integral) or n_splits < 2:
             raise ValueError(f"n_splits must be an integer >= 2. Got {n_splits!r} instead.")
+        if stratify_max_rank is not None and (
+                not isinstance(stratify_max_rank, numbers.Integral) or stratify_max_rank < 1):
+            raise ValueError("stratify_max_rank must be a positive integer or None. "
+                             f"Got {stratify_max_rank!r} instead.")
         self.n_splits = int(n_splits)
         self.shuffle = shuffle
         self.random_state = random_state
+        self.stratify_max_rank = stratify_max_rank
 
     def get_n_splits(self, X: object = None, y: object = None, groups: object = None) -> int:
         """Number of folds.
@@ -242,7 +257,10 @@ class SeedWordKFold(BaseCrossValidator):
             )
         if self.shuffle:
             unique = check_random_state(self.random_state).permutation(unique)
-        for fold in np.array_split(unique, self.n_splits):
+        scorable = _scorable_words(_as_pairs(X), self.stratify_max_rank)
+        sizes = [len(f) for f in np.array_split(unique, self.n_splits)]
+        counts = [len(f) for f in np.array_split(scorable, self.n_splits)]
+        for fold in _deal_words(unique, scorable, sizes, counts):
             yield np.flatnonzero(np.isin(words, fold))
 
 
@@ -951,8 +969,10 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         those targets, with CSLS's neighbourhoods over those rows (``bli_precision`` of
         ``X_src[:N] @ M`` and ``X_tgt[:N]``). The other held-out pairs are not scored
         (the report's held-out counts are the scored ones); the fits still use every
-        row. None scores over the whole vocabularies, as the final evaluation does.
-        Each scored step costs a CSLS pass over ``n_src × n_tgt`` scores, the bulk of
+        row. The held-out words are drawn stratified by the cap (``stratify_max_rank``
+        of :func:`holdout_source_words` and :class:`SeedWordKFold`), so each split
+        scores its share of the seed words within it. None scores over the whole
+        vocabularies, as the final evaluation does. Each scored step costs a CSLS pass over ``n_src × n_tgt`` scores, the bulk of
         validation's time on large vocabularies; a cap of ``N`` makes it
         ``N × N`` (:ref:`model_selection`).
     record_unsupervised : bool, default=False
@@ -1010,10 +1030,13 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
     elif (validation_folds := resolve_validation_folds(
             validation_folds, validation, n_scorable)) is not None:
         folds = [(seed[fit], seed[held]) for fit, held in
-                 SeedWordKFold(validation_folds, random_state=random_state).split(seed)]
+                 SeedWordKFold(validation_folds, random_state=random_state,
+                               stratify_max_rank=validation_max_rank).split(seed)]
         refit = True
     else:
-        folds, refit = [holdout_source_words(seed, validation, random_state)], True
+        folds = [holdout_source_words(seed, validation, random_state,
+                                      stratify_max_rank=validation_max_rank)]
+        refit = True
     if validation_max_rank is not None:
         folds = [(fit_seed, _scorable(held, validation_max_rank)) for fit_seed, held in folds]
         if n_empty := sum(not len(held) for _, held in folds):

@@ -105,6 +105,61 @@ def test_seed_word_kfold_never_splits_a_source_word():
     assert_array_equal(source_word_groups(pairs), pairs[:, 0])
 
 
+def _words(pairs, rows):
+    return set(np.unique(pairs[rows, 0]).tolist())
+
+
+@pytest.mark.parametrize("random_state", range(6))
+def test_stratified_holdout_holds_out_capped_words_in_the_same_share(random_state):
+    """25 of the 200 words have a pair within the first 101 rows: a 20 % split holds out
+    round(0.2 * 25) = 5 of them (and 35 others), where an unstratified one can draw none."""
+    rng = np.random.default_rng(random_state)
+    scorable = 1 + rng.choice(100, size=25, replace=False)  # row 0 is no word's
+    late = 101 + rng.choice(900, size=175, replace=False)
+    pairs = _identity_pairs(np.concatenate([scorable, late]))
+    pairs = np.concatenate([pairs, np.column_stack([scorable[:5], 500 + scorable[:5]])])  # 2 each
+    fit, held = holdout_source_words(pairs, 0.2, random_state, stratify_max_rank=101)
+    assert not set(fit[:, 0]) & set(held[:, 0]) and len(fit) + len(held) == len(pairs)
+    assert len(np.unique(held[:, 0])) == 40
+    assert len(set(held[:, 0]) & set(scorable)) == 5
+    # The words keep the unstratified draw's order within each kind, so the split is seeded.
+    assert_array_equal(holdout_source_words(pairs, 0.2, random_state,
+                                            stratify_max_rank=101)[1], held)
+    # A cap that every pair (or no pair) lies within draws the unstratified split.
+    plain = holdout_source_words(pairs, 0.2, random_state)[1]
+    for cap in (2000, 1):
+        assert_array_equal(holdout_source_words(pairs, 0.2, random_state,
+                                                stratify_max_rank=cap)[1], plain)
+
+
+def test_stratified_holdout_holds_out_a_lone_capped_word():
+    pairs = _identity_pairs(np.r_[3, 100:199])  # 1 scorable word among 100
+    for random_state in range(10):
+        fit, held = holdout_source_words(pairs, 0.1, random_state, stratify_max_rank=50)
+        assert 3 in held[:, 0] and len(held) == 10 and len(fit) == 90
+
+
+def test_stratified_seed_word_kfold_spreads_the_capped_words_evenly():
+    rng = np.random.default_rng(0)
+    pairs = _identity_pairs(np.concatenate([1 + rng.choice(60, size=13, replace=False),
+                                            61 + rng.choice(400, size=90, replace=False)]))
+    cv = SeedWordKFold(5, random_state=0, stratify_max_rank=61)
+    seen = []
+    for train, test in cv.split(pairs):
+        assert not _words(pairs, train) & _words(pairs, test)
+        seen.extend(test.tolist())
+        held = pairs[test, 0]
+        assert len(held) in (20, 21) and (held < 61).sum() in (2, 3)
+    assert sorted(seen) == list(range(len(pairs)))
+    assert sum(len(test) == 21 for _, test in cv.split(pairs)) == 3  # 103 = 3 * 21 + 2 * 20
+    plain = [t.tolist() for _, t in SeedWordKFold(5, random_state=0).split(pairs)]
+    for cap in (None, 1000, 1):  # no cap, every pair within it, no pair within it
+        assert [t.tolist() for _, t in
+                SeedWordKFold(5, random_state=0, stratify_max_rank=cap).split(pairs)] == plain
+    with pytest.raises(ValueError, match="stratify_max_rank must be a positive integer"):
+        SeedWordKFold(5, stratify_max_rank=0)
+
+
 def test_seed_word_kfold_needs_enough_words():
     with pytest.raises(ValueError, match="at least n_splits=5 distinct source words"):
         list(SeedWordKFold(5).split(_identity_pairs([0, 0, 1])))
@@ -298,7 +353,7 @@ def test_procrustes_validation_max_rank_scores_within_the_first_rows():
     builder = FixedBuilder(_identity_pairs(range(0, 1000, 3)))
     val = ProcrustesAligner(dictionary=builder, n_refinements=1, validation=0.2,
                             validation_max_rank=N, random_state=0).fit(X, Y, pairs=seed)
-    fit, held = holdout_source_words(seed, 0.2, random_state=0)
+    fit, held = holdout_source_words(seed, 0.2, random_state=0, stratify_max_rank=N)
     held = held[(held < N).all(axis=1)]
     assert 0 < len(held) < 0.2 * len(seed)
     maps = [ProcrustesAligner().fit(X, Y, pairs=fit).rotation_,
@@ -311,6 +366,23 @@ def test_procrustes_validation_max_rank_scores_within_the_first_rows():
     assert val.validation_scores_ != uncut.validation_scores_
     assert val.best_round_ == uncut.best_round_ == 1
     assert_array_equal(val.rotation_, uncut.rotation_)
+
+
+def test_validation_max_rank_holds_out_the_lone_scorable_seed_word():
+    """One seed word of 100 lies within the cap: every seeded split holds it out (an
+    unstratified 10 % split would draw it once in ten, and refuse to score otherwise)."""
+    X, Y, _ = _problem(n=400, d=8)
+    seed = _identity_pairs(np.r_[3, 200:299])
+    builder = FixedBuilder(_identity_pairs(range(400)))
+    for random_state in range(10):
+        val = ProcrustesAligner(dictionary=builder, n_refinements=1, validation=0.1,
+                                validation_max_rank=50, random_state=random_state)
+        val.fit(X, Y, pairs=seed)
+        fit, _ = holdout_source_words(seed, 0.1, random_state, stratify_max_rank=50)
+        M = ProcrustesAligner().fit(X, Y, pairs=fit).rotation_
+        held = _identity_pairs([3])
+        assert val.validation_scores_[0] == bli_precision(X[:50] @ M, Y[:50], held,
+                                                          k=1).precision[1]
 
 
 def test_l1_validation_max_rank_scores_the_given_pairs_within_the_first_rows():
@@ -543,8 +615,9 @@ def test_validation_max_rank_scores_bli_precision_within_the_first_rows(folds):
     N = 500
     sel = select_refinement(X, Y, seed, candidates, validation_folds=folds,
                             validation_max_rank=N, random_state=0)
-    splits = ([holdout_source_words(seed, 0.2, 0)] if folds == 1 else
-              [(seed[f], seed[h]) for f, h in SeedWordKFold(folds, random_state=0).split(seed)])
+    splits = ([holdout_source_words(seed, 0.2, 0, stratify_max_rank=N)] if folds == 1 else
+              [(seed[f], seed[h]) for f, h in
+               SeedWordKFold(folds, random_state=0, stratify_max_rank=N).split(seed)])
     base_hits, step_hits, n_held = [], [], 0
     for fit, held in splits:
         held = held[(held < N).all(axis=1)]
@@ -585,12 +658,17 @@ def test_validation_max_rank_must_leave_held_out_pairs():
     with pytest.raises(ValueError, match=r"validation_max_rank=150 leaves a held-out set.*"
                                          r"\(no seed pair lies within the cap\)"):
         select_refinement(X, Y, seed, {}, validation_max_rank=150)
-    # 3 scorable words among 103: "auto" makes 3 folds over all the seed's words, and a fold
-    # that draws none of the 3 is named with the count.
+    # 3 scorable words among 103: "auto" makes 3 folds, each with one of the 3 (the folds
+    # are stratified by the cap); 5 folds leave 2 folds with none, named with the count.
     few = np.concatenate([_identity_pairs(range(3)), seed])
-    with pytest.raises(ValueError, match=r"\(\d of the 3 folds got none of the 3 seed source "
+    for random_state in range(5):
+        auto = select_refinement(X, Y, few, {}, validation_max_rank=150,
+                                 random_state=random_state)
+        assert auto.settings["validation_folds"] == 3 and auto.n_held_out_words == 3
+    with pytest.raises(ValueError, match=r"\(2 of the 5 folds got none of the 3 seed source "
                                          r"word\(s\) within the cap\)"):
-        select_refinement(X, Y, few, {}, validation_max_rank=150, random_state=0)
+        select_refinement(X, Y, few, {}, validation_max_rank=150, validation_folds=5,
+                          random_state=0)
     with pytest.raises(ValueError, match=r"\(none of the 10 validation pairs lies within"):
         select_refinement(X, Y, seed, {}, validation_max_rank=150,
                           validation_pairs=_identity_pairs(range(300, 310)))

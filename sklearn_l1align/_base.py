@@ -121,8 +121,9 @@ def holdout_source_words(
     order = check_random_state(random_state).permutation(words)
     scorable = _scorable_words(pairs, stratify_max_rank)
     n_s = len(scorable)
-    held_s = min(max(int(round(n_held * n_s / len(words))), 1 if n_s else 0,
-                     n_held - (len(words) - n_s)), n_held, n_s)
+    # The rounded share already lies in [0, min(n_held, n_s)] and asks for no more of the
+    # other words than there are, so only "at least one" needs a bound.
+    held_s = max(int(round(n_held * n_s / len(words))), min(n_s, 1))
     held = _deal_words(order, scorable, [n_held, len(words) - n_held],
                        [held_s, n_s - held_s])[0]
     mask = np.isin(pairs[:, 0], held)

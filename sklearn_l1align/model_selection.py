@@ -248,7 +248,8 @@ class SeedWordKFold(BaseCrossValidator):
         return self.n_splits
 
     def _iter_test_indices(self, X=None, y=None, groups=None):
-        words = source_word_groups(X)
+        pairs = _as_pairs(X)
+        words = pairs[:, 0]
         unique = np.unique(words)
         if len(unique) < self.n_splits:
             raise ValueError(
@@ -257,7 +258,7 @@ class SeedWordKFold(BaseCrossValidator):
             )
         if self.shuffle:
             unique = check_random_state(self.random_state).permutation(unique)
-        scorable = _scorable_words(_as_pairs(X), self.stratify_max_rank)
+        scorable = _scorable_words(pairs, self.stratify_max_rank)
         sizes = [len(f) for f in np.array_split(unique, self.n_splits)]
         counts = [len(f) for f in np.array_split(scorable, self.n_splits)]
         for fold in _deal_words(unique, scorable, sizes, counts):
@@ -972,9 +973,9 @@ def select_refinement(X_src: ArrayLike, X_tgt: ArrayLike, seed_pairs: ArrayLike,
         row. The held-out words are drawn stratified by the cap (``stratify_max_rank``
         of :func:`holdout_source_words` and :class:`SeedWordKFold`), so each split
         scores its share of the seed words within it. None scores over the whole
-        vocabularies, as the final evaluation does. Each scored step costs a CSLS pass over ``n_src × n_tgt`` scores, the bulk of
-        validation's time on large vocabularies; a cap of ``N`` makes it
-        ``N × N`` (:ref:`model_selection`).
+        vocabularies, as the final evaluation does. Each scored step costs a CSLS pass
+        over ``n_src × n_tgt`` scores, the bulk of validation's time on large
+        vocabularies; a cap of ``N`` makes it ``N × N`` (:ref:`model_selection`).
     record_unsupervised : bool, default=False
         Also record MUSE's unsupervised criterion (:func:`mean_csls_cosine`) per step.
     random_state : int, RandomState instance or None, default=0

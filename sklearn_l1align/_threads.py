@@ -121,6 +121,10 @@ class FastestBlasThreads:
         compute different bits for any of them (:func:`same_bits`) are not tried.
     dtype : numpy dtype, default=numpy.float32
         The products' dtype, for that check.
+    remeasure_every : int, optional
+        After this many calls at the chosen count, measure again (the next two calls),
+        so that in a long loop of calls the choice follows a load that comes or goes. By
+        default the first choice is kept.
 
     Attributes
     ----------
@@ -131,11 +135,13 @@ class FastestBlasThreads:
     """
 
     def __init__(self, flops=None, candidates=None, *, timer=time.perf_counter, inner=None,
-                 dtype=np.float32):
+                 dtype=np.float32, remeasure_every=None):
         self.timer = timer
         self.timings = {}
         self.chosen = None
         self.controller = None
+        self.remeasure_every = remeasure_every
+        self._calls_since = 0
         if candidates is None:
             if flops is not None and flops < MEASURE_MIN_FLOPS:
                 candidates = ()
@@ -158,6 +164,14 @@ class FastestBlasThreads:
     def _limit(self, n):
         return self.controller.limit(limits=n, user_api="blas")
 
+    def _in_force(self, n):
+        """The context in which candidate ``n`` is in force: here, ``n`` BLAS threads."""
+        return self._limit(n)
+
+    def _call(self, n, fn, args, kwargs):
+        """Call ``fn`` under candidate ``n`` (a subclass may hand ``n`` to it)."""
+        return fn(*args, **kwargs)
+
     def run(self, fn, *args, timed=True, **kwargs):
         """Call ``fn(*args, **kwargs)`` at the chosen thread count (or measure, if not yet chosen).
 
@@ -166,13 +180,19 @@ class FastestBlasThreads:
         """
         if not self.candidates:
             return fn(*args, **kwargs)
+        if self.chosen is not None and self.remeasure_every is not None and timed:
+            self._calls_since += 1
+            if self._calls_since > self.remeasure_every:
+                # The candidates compute the same bits (that is their premise), so a new
+                # choice changes only the speed.
+                self.timings, self.chosen, self._calls_since = {}, None, 0
         if self.chosen is not None:
-            with self._limit(self.chosen):
-                return fn(*args, **kwargs)
+            with self._in_force(self.chosen):
+                return self._call(self.chosen, fn, args, kwargs)
         n = self.candidates[len(self.timings)]
-        with self._limit(n):
+        with self._in_force(n):
             start = self.timer()
-            result = fn(*args, **kwargs)
+            result = self._call(n, fn, args, kwargs)
             elapsed = self.timer() - start
         if timed:
             self.timings[n] = elapsed

@@ -173,7 +173,10 @@ def test_topk_neighbors_on_the_grouped_path_and_cached_r_candidates():
     queries = np.array([5, 17, 250])
     idx2, scores2 = topk_neighbors(X, Y, 10, queries=queries, r_candidates=r_c)
     assert_array_equal(idx2, idx[queries])
-    assert_array_equal(scores2, scores[queries])
+    # Equal to float32 rounding, not always bit for bit: some BLAS kernels give a row other
+    # bits in a 3-row product than in a 300-row one (measured on AMD EPYC with OpenBLAS's
+    # Haswell float32 kernel: a row's bits follow its place in tiles of 6 rows).
+    assert_allclose(scores2, scores[queries], rtol=0, atol=1e-6)
 
 
 def test_topk_neighbors_validates():
@@ -267,6 +270,10 @@ def test_nn_both_ways_equals_argmaxes():
 @pytest.mark.skipif(max_blas_threads() < 2, reason="needs two usable cores")
 def test_dictionary_is_identical_at_one_and_two_blas_threads(monkeypatch):
     from sklearn_l1align import CSLSDictionaryBuilder, _threads
+
+    if not _threads.same_bits(64, np.float32, (1, 2)):
+        pytest.skip("this BLAS computes other float32 bits at one thread and two for inner "
+                    "dimension 64, so the search runs at the caller's threads")
 
     # Measure even these small blocks, so that both thread counts compute blocks.
     monkeypatch.setattr(_threads, "MEASURE_MIN_FLOPS", 0)

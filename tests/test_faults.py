@@ -163,7 +163,7 @@ def test_interrupt_between_steps_through_fit(problem, name, monkeypatch):
 def test_interrupt_inside_gradient_through_fit(problem, name, monkeypatch):
     # A Ctrl-C lands where the time goes, inside the gradient; fit returns the best map so far.
     A, B = problem
-    interrupt_on_call(monkeypatch, flow_module, "smoothed_gradient", 25)
+    interrupt_on_call(monkeypatch, flow_module, "smoothed_abs_derivative", 25)
     aligner = L1ProcrustesAligner(dictionary="paired", solver=SOLVERS[name]())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

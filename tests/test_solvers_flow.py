@@ -388,7 +388,7 @@ def test_stop_interrupted_inside_right_hand_side(small_problem, integrator, monk
     # A real Ctrl-C lands where the time is spent: inside the gradient evaluation, which for
     # VODE runs as a callback from Fortran. The work done so far must not be lost.
     A, B = small_problem
-    interrupt_on_call(monkeypatch, flow_module, "smoothed_gradient", 30)
+    interrupt_on_call(monkeypatch, flow_module, "smoothed_abs_derivative", 30)
     res = solve_expecting_interrupt(StiefelFlowSolver(integrator=integrator, min_decrease=None), A, B)
     assert res.stop_reason is StopReason.INTERRUPTED
     assert res.n_steps >= 1

@@ -20,8 +20,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._geometry import cayley_step, orthogonality_error, skew, tangent_projection
 from .._logging import vlog
-from .._objective import l1_loss, l1_norm, residual, smoothed_gradient
+from .._objective import l1_loss, l1_norm, residual, smoothed_abs_derivative
 from .._threads import single_blas_thread
+from ._products import SolverProducts
 from ._result import (
     GEMM_DTYPES,
     StopReason,
@@ -227,13 +228,20 @@ class StiefelFlowSolver(BaseEstimator):
         self._validate_params()
         A, B = check_problem(A, B)
         M0 = initial_map(initial, A.shape[1], self.ortho_tol)
+        # Built before the hold (they read the caller's thread limit). Only the VODE path
+        # needs ``AM − B`` in gemm_dtype: the Cayley path's residual is the float64 one
+        # that gives the exact loss.
+        vode = self.integrator == "vode"
+        products = SolverProducts(gemm_copy(A, self.gemm_dtype),
+                                  gemm_copy(B, self.gemm_dtype) if vode else None)
+        exact = SolverProducts(A, B)
         with single_blas_thread():
-            R0 = residual(A, M0, B)
+            R0 = exact.residual(M0)
             track = Tracker(M0, l1_norm(R0), 0.0, self.time_budget, callback, self.verbose,
                             desc=f"{self.integrator} flow (t of max_time)", total=self.max_time)
             if self.integrator == "vode":
-                return self._run_vode(A, B, M0, track)
-            return self._run_cayley(A, B, M0, R0, track)
+                return self._run_vode(A, B, M0, track, products)
+            return self._run_cayley(M0, R0, track, products, exact)
 
     def _check_step(self, track, M_new, loss_new, t, per_step_min):
         """Apply the stop rules to a candidate step; return (reason, message) or None."""
@@ -273,11 +281,9 @@ class StiefelFlowSolver(BaseEstimator):
             stop = self._horizon_stop()
         return track.result(*stop, t=track.times[-1])
 
-    def _run_vode(self, A, B, M0, track):
+    def _run_vode(self, A, B, M0, track, products):
         d = M0.shape[0]
         alpha = self.alpha
-        dt = np.dtype(self.gemm_dtype)
-        Ad, Bd = gemm_copy(A, dt), gemm_copy(B, dt)
 
         interrupted = []
 
@@ -287,7 +293,8 @@ class StiefelFlowSolver(BaseEstimator):
                 return np.zeros_like(y)
             try:
                 M = y.reshape(d, d)
-                G, _ = smoothed_gradient(Ad, M.astype(dt, copy=False), Bd, alpha)
+                # smoothed_gradient, with the products at their measured threads.
+                G = products.adjoint(smoothed_abs_derivative(products.residual(M), alpha))
                 return -tangent_projection(M, G).ravel()
             except KeyboardInterrupt:
                 # An exception cannot cross VODE's Fortran frames intact: remember it, let
@@ -339,9 +346,8 @@ class StiefelFlowSolver(BaseEstimator):
                      per_step, per_step * (n_out - i), n_out - i, self.max_time)
         return None
 
-    def _run_cayley(self, A, B, M, R, track):
+    def _run_cayley(self, M, R, track, products, exact):
         # Only Aᵀg runs in gemm_dtype: the float64 residual gives the exact loss.
-        A_gemm = gemm_copy(A, self.gemm_dtype)
         h = self.cayley_step
         per_step_min = None if self.min_decrease is None else self.min_decrease * h / self.step
         n_out = _n_steps(self.max_time, h)
@@ -349,10 +355,10 @@ class StiefelFlowSolver(BaseEstimator):
         try:
             for i in range(1, n_out + 1):
                 t_new = min(i * h, self.max_time)
-                G, _ = smoothed_gradient(A_gemm, M, B, self.alpha, R=R)
+                G = products.adjoint(smoothed_abs_derivative(R, self.alpha))
                 track.n_rhs += 1
                 M_new = cayley_step(M, skew(M.T @ G), t_new - track.times[-1])
-                R_new = residual(A, M_new, B)
+                R_new = exact.residual(M_new)
                 stop = self._check_step(track, M_new, l1_norm(R_new), t_new, per_step_min)
                 if stop is not None:
                     break

@@ -32,7 +32,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._geometry import cayley_step, polar, skew
 from .._logging import vlog
 from .._objective import (
-    adjoint,
     armijo_cayley_search,
     huber_derivative,
     huber_loss,
@@ -42,6 +41,7 @@ from .._objective import (
     soft_threshold,
 )
 from .._threads import single_blas_thread
+from ._products import SolverProducts
 from ._result import (
     GEMM_DTYPES,
     StopReason,
@@ -63,20 +63,25 @@ __all__ = ["ADMMSolver", "HuberContinuationSolver", "RiemannianSubgradientSolver
 
 
 class _Problem:
-    """The validated pairs of one solve: ``A`` and ``B`` in float64 and ``A`` in ``gemm_dtype``."""
+    """The validated pairs of one solve: ``A`` and ``B`` in float64 and ``A`` in ``gemm_dtype``.
+
+    Build it before the solver's ``single_blas_thread()`` block (:class:`SolverProducts`
+    reads the caller's thread count).
+    """
 
     def __init__(self, A, B, gemm_dtype):
         self.A, self.B = A, B
-        self.A_gemm = gemm_copy(A, gemm_dtype)
+        self.products = SolverProducts(gemm_copy(A, gemm_dtype))
+        self.exact = SolverProducts(A, B)
 
     def residual(self, M):
         """``(AM − B, ||AM − B||_1)`` in float64: the exact loss."""
-        R = residual(self.A, M, self.B)
+        R = self.exact.residual(M)
         return R, l1_norm(R)
 
     def adjoint(self, G):
         """``AᵀG`` in ``gemm_dtype``, returned in float64."""
-        return adjoint(self.A_gemm, G)
+        return self.products.adjoint(G)
 
 
 def _subgradient_phase(problem, M, R, loss, track, *, angle, min_angle, max_iter, t0=0):
@@ -131,18 +136,23 @@ def _stop_message(solver, reason, converged):
     return "interrupted; returning the best map so far"
 
 
-def _start(solver, A, B, initial, callback, total):
-    """Validate; return the problem, the start ``M``, its residual and loss, and the tracker.
+def _problem(solver, A, B):
+    """The validated problem of one solve; call before ``single_blas_thread()``."""
+    A, B = check_problem(A, B)
+    return _Problem(A, B, solver.gemm_dtype)
+
+
+def _start(solver, problem, initial, callback, total):
+    """Return the start ``M``, its residual and loss, and the tracker.
 
     Call inside ``single_blas_thread()``; ``total`` is the iteration cap the progress shows.
     """
-    A, B = check_problem(A, B)
-    problem = _Problem(A, B, solver.gemm_dtype)
+    A = problem.A
     M = initial_map(initial, A.shape[1], solver.ortho_tol)
     R, loss = problem.residual(M)
     track = Tracker(M, loss, 0, solver.time_budget, callback, solver.verbose,
                     desc=f"{type(solver).__name__} (iterations)", total=total)
-    return problem, M, R, loss, track
+    return M, R, loss, track
 
 
 class RiemannianSubgradientSolver(BaseEstimator):
@@ -229,8 +239,9 @@ class RiemannianSubgradientSolver(BaseEstimator):
             ``t`` and ``times`` count iterations.
         """
         self._validate_params()
+        problem = _problem(self, A, B)
         with single_blas_thread():
-            problem, M, R, loss, track = _start(self, A, B, initial, callback, self.max_iter)
+            M, R, loss, track = _start(self, problem, initial, callback, self.max_iter)
             try:
                 M, R, loss, it, reason = _subgradient_phase(
                     problem, M, R, loss, track, angle=self.init_angle, min_angle=self.min_angle,
@@ -360,9 +371,10 @@ class HuberContinuationSolver(BaseEstimator):
             ``t`` and ``times`` count iterations; ``extra["mu"]`` lists the Huber widths.
         """
         self._validate_params()
+        problem = _problem(self, A, B)
         with single_blas_thread():
-            problem, M, R, loss, track = _start(
-                self, A, B, initial, callback, self.subgradient_iter + self.n_stages * self.stage_iter)
+            M, R, loss, track = _start(
+                self, problem, initial, callback, self.subgradient_iter + self.n_stages * self.stage_iter)
             it, mus = 0, []
             reason = StopReason.CONVERGED
             try:
@@ -547,8 +559,9 @@ class ADMMSolver(BaseEstimator):
             primal residual ``||AM − B − Z||_F`` and the stationarity ``certificate``.
         """
         self._validate_params()
+        problem = _problem(self, A, B)
         with single_blas_thread():
-            problem, M, R, loss, track = _start(self, A, B, initial, callback, self.max_iter)
+            M, R, loss, track = _start(self, problem, initial, callback, self.max_iter)
             return self._run(problem, M, R, loss, track)
 
     def _run(self, problem, M, R, loss, track):

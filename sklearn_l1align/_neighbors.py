@@ -37,7 +37,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_array
 
 from ._progress import Progress
-from ._threads import FastestBlasThreads
+from ._threads import FastestBlasThreads, _cuts, _FastestSplit, _run_parts, single_blas_thread
 from ._validation import check_same_dim
 
 if TYPE_CHECKING:
@@ -192,12 +192,28 @@ def csls_scores(cos, r_rows=None, r_cols=None, *, out=None):
 
 
 # ----------------------------------------------------------------------- block product
+#: Row cuts of a block split over Python threads fall on multiples of this (see
+#: :data:`sklearn_l1align._solvers._products.ROW_ALIGN`).
+SPLIT_ROW_ALIGN = 48
+
+_split_exact_cache: dict[tuple, bool] = {}
+
+
 class _BlockProduct:
-    """``Xs[rows] @ Xt.T`` for one block of rows at a time, written into one reused buffer.
+    """``Xs[start:start + batch_size] @ Xt.T`` for one block of rows at a time, into one reused buffer.
 
     Reusing the ``batch_size × n_tgt`` float32 buffer saves the page faults of a fresh
     allocation per block. The returned array is overwritten by the next call. The BLAS
     thread count is the fastest measured on the first full blocks.
+
+    Where this BLAS computes other bits at one thread and several (see
+    :class:`~sklearn_l1align._threads.FastestBlasThreads`; so on AMD EPYC with OpenBLAS's
+    Haswell kernels), the blocks are instead cut by rows into parts, each one
+    single-thread GEMM on its own Python thread, provided that the first full block's
+    split gives the whole single-thread block's bits (checked once per process for each
+    shape). Whether to split is then measured as the thread count would be, and every
+    block, split or whole, has the single-thread bits: the results do not follow the
+    thread count either way.
     """
 
     def __init__(self, Xs, Xt, batch_size):
@@ -207,16 +223,48 @@ class _BlockProduct:
         flops = 2.0 * rows * Xt.shape[0] * Xs.shape[1]
         self.threads = FastestBlasThreads(flops=flops, inner=Xs.shape[1],
                                           dtype=self.buffer.dtype)
-        if self.threads.candidates:
+        self.split, self.cuts = None, None
+        if self.threads.bits_differ:
+            self.cuts = _cuts(rows, max(self.threads.refused), SPLIT_ROW_ALIGN)
+            if len(self.cuts) > 1 and rows <= Xs.shape[0]:
+                self.split = _FastestSplit(candidates=(1, len(self.cuts)))
+        if self.threads.candidates or self.split is not None:
             # Fault the buffer's pages in now, so that the first measured block is not
             # charged for them.
             self.buffer.fill(0)
 
-    def __call__(self, start=None, rows=None):
-        A = self.Xs[start:start + self.buffer.shape[0]] if rows is None else self.Xs[rows]
+    def _product(self, A, out, cuts):
+        def part(a, b):
+            np.matmul(A[a:b], self.XtT, out=out[a:b])
+
+        _run_parts([lambda a=a, b=b: part(a, b) for a, b in cuts])
+        return out
+
+    def _split_is_exact(self, A, out):
+        key = (A.shape, self.XtT.shape, A.dtype.str, tuple(self.cuts))
+        if key not in _split_exact_cache:
+            with single_blas_thread():
+                whole = np.matmul(A, self.XtT)
+                exact = np.array_equal(self._product(A, out, self.cuts), whole)
+            _split_exact_cache[key] = bool(exact)
+            if not _split_exact_cache[key]:
+                logger.debug("a %s block split by rows at %s gives other bits: not split",
+                             A.shape, self.cuts)
+        return _split_exact_cache[key]
+
+    def __call__(self, start):
+        A = self.Xs[start:start + self.buffer.shape[0]]
         out = self.buffer[:A.shape[0]]
         full = A.shape[0] == self.buffer.shape[0]
-        return self.threads.run(np.matmul, A, self.XtT, out=out, timed=full)
+        if self.split is not None and full and not self._split_is_exact(A, out):
+            self.split = None  # (the first block is full): every block at the threads as they are
+        if self.split is None:
+            return self.threads.run(np.matmul, A, self.XtT, out=out, timed=full)
+        with single_blas_thread():
+            whole = [(0, A.shape[0])]
+            if not full:
+                return self._product(A, out, whole)
+            return self.split.run(lambda k: self._product(A, out, self.cuts if k > 1 else whole))
 
 
 def _progress(desc, n_rows, batch_size, verbose):

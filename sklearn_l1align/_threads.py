@@ -16,7 +16,9 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -132,6 +134,9 @@ class FastestBlasThreads:
         The thread count in use once measured (None before, or when nothing is measured).
     timings : dict of int to float
         Seconds of the timed call at each candidate count.
+    bits_differ : bool
+        Whether the candidates were dropped because their bits differ (then ``refused``
+        holds them).
     """
 
     def __init__(self, flops=None, candidates=None, *, timer=time.perf_counter, inner=None,
@@ -142,6 +147,7 @@ class FastestBlasThreads:
         self.controller = None
         self.remeasure_every = remeasure_every
         self._calls_since = 0
+        self.bits_differ = False
         if candidates is None:
             if flops is not None and flops < MEASURE_MIN_FLOPS:
                 candidates = ()
@@ -155,6 +161,7 @@ class FastestBlasThreads:
                                                 for k in inners):
             logger.debug("BLAS threads %s compute different bits for inner dimension %s "
                          "(%s): not measured", self.candidates, inners, np.dtype(dtype).name)
+            self.bits_differ, self.refused = True, self.candidates
             self.candidates = ()
         if len(self.candidates) == 1:
             self.chosen = self.candidates[0]
@@ -264,3 +271,56 @@ def by_row_blocks(fn, n_rows, *, measure=True):
     threads = FastestBlasThreads()
     return [threads.run(fn, start, stop)
             for start, stop in ((0, probe), (probe, 2 * probe), (2 * probe, n_rows))]
+
+
+# ----------------------------------------------------------------------- split products
+# A product cut into independent parts, each one single-thread BLAS call on its own Python
+# thread (NumPy releases the GIL around BLAS): the cores' share without OpenBLAS's threads,
+# and, where the parts' bits are the whole single-thread product's, without changing a bit.
+# Used by the solvers' products (``_solvers._products``) and the neighbour search's blocks.
+
+_pool = {"executor": None, "workers": 0}
+_pool_lock = threading.Lock()
+
+
+def _executor(workers):
+    """A process-wide pool of at least ``workers`` threads, kept for later solves."""
+    with _pool_lock:
+        if _pool["workers"] < workers:
+            if _pool["executor"] is not None:
+                _pool["executor"].shutdown(wait=False)
+            _pool["executor"] = ThreadPoolExecutor(workers, thread_name_prefix="l1align-gemm")
+            _pool["workers"] = workers
+        return _pool["executor"]
+
+
+def _cuts(length, parts, align):
+    """``parts`` ranges over ``range(length)`` with inner edges on multiples of ``align``."""
+    edges = [0] + [int(round(length * i / parts / align)) * align for i in range(1, parts)]
+    edges.append(length)
+    return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+
+
+def _run_parts(jobs):
+    """Run ``jobs`` (callables) at once: the first on this thread, the rest on the pool."""
+    if len(jobs) == 1:
+        jobs[0]()
+        return
+    futures = [_executor(len(jobs) - 1).submit(job) for job in jobs[1:]]
+    try:
+        jobs[0]()
+    finally:
+        # Even when interrupted: no part may still be writing once this returns.
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+class _FastestSplit(FastestBlasThreads):
+    """:class:`FastestBlasThreads` whose candidates are part counts, not BLAS thread counts."""
+
+    def _in_force(self, n):
+        return contextlib.nullcontext()
+
+    def _call(self, n, fn, args, kwargs):
+        return fn(n, *args, **kwargs)

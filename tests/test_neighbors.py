@@ -271,9 +271,9 @@ def test_nn_both_ways_equals_argmaxes():
 def test_dictionary_is_identical_at_one_and_two_blas_threads(monkeypatch):
     from sklearn_l1align import CSLSDictionaryBuilder, _threads
 
-    if not _threads.same_bits(64, np.float32, (1, 2)):
-        pytest.skip("this BLAS computes other float32 bits at one thread and two for inner "
-                    "dimension 64, so the search runs at the caller's threads")
+    # Either OpenBLAS's threads give the same bits here, or the blocks are split over
+    # Python threads at one BLAS thread each (a split that changes bits is refused: then
+    # the results do follow the threads, and this test says so by failing).
 
     # Measure even these small blocks, so that both thread counts compute blocks.
     monkeypatch.setattr(_threads, "MEASURE_MIN_FLOPS", 0)
@@ -420,3 +420,80 @@ def test_real_fr_ru_20k_rescores_few_rows_and_is_exact():
         arg_col[better] = start + S.argmax(axis=0)[better]
         best_col[better] = col_max[better]
     assert_array_equal(t2s, arg_col)
+
+
+# ----------------------------------------------------------------------- split blocks
+def _split_block_setup(monkeypatch, bits_differ=True):
+    from sklearn_l1align import _threads
+
+    monkeypatch.setattr(_threads, "MEASURE_MIN_FLOPS", 0)
+    monkeypatch.setattr(_threads, "same_bits", lambda *args: not bits_differ)
+    monkeypatch.setattr(_neighbors, "_split_exact_cache", {})
+    rng = np.random.default_rng(11)
+    X = unit_rows(rng.normal(size=(1_000, 40)))
+    Y = unit_rows(rng.normal(size=(700, 40)))
+    return X, Y
+
+
+@pytest.mark.skipif(max_blas_threads() < 2, reason="needs two usable cores")
+def test_blocks_split_over_python_threads_where_blas_threads_change_bits(monkeypatch):
+    import threading
+
+    X, Y = _split_block_setup(monkeypatch)
+    with blas_threads(2):
+        block = _neighbors._BlockProduct(X, Y, 256)
+    assert block.split is not None and len(block.cuts) == 2
+    assert all(b % _neighbors.SPLIT_ROW_ALIGN == 0 for _, b in block.cuts[:-1])
+    with blas_threads(1):  # each block's own single-thread product
+        whole = [X[start:start + 256] @ Y.T for start in range(0, 1_000, 256)]
+    idents = set()
+    real = np.matmul
+
+    def matmul(*args, **kwargs):
+        idents.add(threading.get_ident())
+        return real(*args, **kwargs)
+
+    with blas_threads(2):
+        monkeypatch.setattr(np, "matmul", matmul)
+        try:
+            blocks = [block(start).copy() for start in range(0, 1_000, 256)]
+        finally:
+            monkeypatch.setattr(np, "matmul", real)
+    if not _neighbors._split_exact_cache[((256, 40), (40, 700), "<f4", tuple(block.cuts))]:
+        pytest.skip("this BLAS gives other bits for a 256-row block split at "
+                    f"{block.cuts}: refused, as test_a_block_split_that_changes_bits_... checks")
+    # Every block, split (after the measurement) or whole, has the single-thread bits.
+    for got, want in zip(blocks, whole):
+        assert_array_equal(got, want)
+    assert block.split.chosen in (1, 2) and len(idents) == 2
+
+
+@pytest.mark.skipif(max_blas_threads() < 2, reason="needs two usable cores")
+def test_a_block_split_that_changes_bits_is_refused_and_runs_at_the_callers_threads(monkeypatch):
+    X, Y = _split_block_setup(monkeypatch)
+    real = _neighbors._BlockProduct._product
+
+    def off_by_one_ulp(self, A, out, cuts):
+        out = real(self, A, out, cuts)
+        if len(cuts) > 1:
+            out[-1, -1] = np.nextafter(out[-1, -1], np.inf)
+        return out
+
+    monkeypatch.setattr(_neighbors._BlockProduct, "_product", off_by_one_ulp)
+    with blas_threads(2):
+        block = _neighbors._BlockProduct(X, Y, 256)
+        assert block.split is not None
+        first = block(0).copy()
+        assert block.split is None  # refused on the first full block
+    with blas_threads(2):
+        assert_array_equal(first, X[:256] @ Y.T)  # at the caller's two threads
+
+
+def test_blocks_are_not_split_where_blas_threads_keep_the_bits(monkeypatch):
+    X, Y = _split_block_setup(monkeypatch, bits_differ=False)
+    with blas_threads(2):
+        block = _neighbors._BlockProduct(X, Y, 256)
+    assert block.split is None
+    with blas_threads(1):
+        block = _neighbors._BlockProduct(X, Y, 256)  # one thread: nothing to split over
+    assert block.split is None

@@ -29,15 +29,14 @@ spinning, so a split on a busy machine costs little even before the measurement 
 it.
 """
 
-import contextlib
 import functools
-import threading
-from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
 from .._threads import (
-    FastestBlasThreads,
+    _cuts,
+    _FastestSplit,
+    _run_parts,
     current_blas_threads,
     max_blas_threads,
     single_blas_thread,
@@ -69,42 +68,7 @@ ROW_ALIGN = 192
 #: whole product's (:func:`split_is_exact`) is used.
 ADJOINT_WAYS = (("rows", 48), ("columns", 16))
 
-_pool = {"executor": None, "workers": 0}
-_pool_lock = threading.Lock()
 _exact_cache: dict[tuple, bool] = {}
-
-
-def _executor(workers):
-    """A process-wide pool of at least ``workers`` threads, kept for later solves."""
-    with _pool_lock:
-        if _pool["workers"] < workers:
-            if _pool["executor"] is not None:
-                _pool["executor"].shutdown(wait=False)
-            _pool["executor"] = ThreadPoolExecutor(workers, thread_name_prefix="l1align-gemm")
-            _pool["workers"] = workers
-        return _pool["executor"]
-
-
-def _cuts(length, parts, align):
-    """``parts`` ranges over ``range(length)`` with inner edges on multiples of ``align``."""
-    edges = [0] + [int(round(length * i / parts / align)) * align for i in range(1, parts)]
-    edges.append(length)
-    return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
-
-
-def _run_parts(jobs):
-    """Run ``jobs`` (callables) at once: the first on this thread, the rest on the pool."""
-    if len(jobs) == 1:
-        jobs[0]()
-        return
-    futures = [_executor(len(jobs) - 1).submit(job) for job in jobs[1:]]
-    try:
-        jobs[0]()
-    finally:
-        # Even when interrupted: no part may still be writing once this returns.
-        wait(futures)
-    for future in futures:
-        future.result()
 
 
 def _residual(A, M, B, rows):
@@ -156,16 +120,6 @@ def split_is_exact(product, A, cuts, *args):
                 whole, split = A.T @ G, _adjoint(A, G, cuts, *args)
         _exact_cache[key] = bool(np.array_equal(whole, split))
     return _exact_cache[key]
-
-
-class _FastestSplit(FastestBlasThreads):
-    """:class:`FastestBlasThreads` whose candidates are part counts, not BLAS thread counts."""
-
-    def _in_force(self, n):
-        return contextlib.nullcontext()
-
-    def _call(self, n, fn, args, kwargs):
-        return fn(n, *args, **kwargs)
 
 
 class SolverProducts:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.linalg
 
 from ._base import BaseAligner
-from ._threads import MEASURE_MIN_FLOPS, FastestBlasThreads, single_blas_thread
+from ._solvers._products import ADJOINT_WAYS, _adjoint, split_is_exact
+from ._threads import (
+    MEASURE_MIN_FLOPS,
+    FastestBlasThreads,
+    _cuts,
+    _FastestSplit,
+    single_blas_thread,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
@@ -105,9 +113,11 @@ def _cross_product(A, B):
     same bits at one thread and two (measured here for every block length up to 448, at
     d from 40 to 768, and checked by the tests), at the thread count
     :class:`~sklearn_l1align._threads.FastestBlasThreads` measures fastest on the first
-    two blocks. A BLAS for which a probe of these block lengths shows otherwise is left at
-    its threads as they are. float64 products, whose two-thread bits differ even for short
-    blocks, and products too small to measure are one single-thread GEMM.
+    two blocks. Where a probe of these block lengths shows otherwise (on AMD EPYC with
+    OpenBLAS's Haswell kernels), each block is instead split over Python threads at one
+    BLAS thread each, where that split is exact (:func:`_split_blocks`), and else left at
+    the threads as they are. float64 products, whose two-thread bits differ even for
+    short blocks, and products too small to measure are one single-thread GEMM.
     """
     n = A.shape[0]
     if (A.dtype != np.float32 or n < 3 * CROSS_PRODUCT_ROWS
@@ -116,14 +126,43 @@ def _cross_product(A, B):
             return A.T @ B
     block_rows = sorted({CROSS_PRODUCT_ROWS, n % CROSS_PRODUCT_ROWS} - {0})  # inner dimensions
     threads = FastestBlasThreads(inner=block_rows, dtype=A.dtype)
+    split = _split_blocks(A, B, threads)
     C = np.zeros((A.shape[1], B.shape[1]), dtype=A.dtype)
     part = np.empty_like(C)
-    for start in range(0, n, CROSS_PRODUCT_ROWS):
-        stop = min(start + CROSS_PRODUCT_ROWS, n)
-        threads.run(np.matmul, A[start:stop].T, B[start:stop], out=part,
-                    timed=stop - start == CROSS_PRODUCT_ROWS)
-        C += part
+    with single_blas_thread() if split else contextlib.nullcontext():
+        for start in range(0, n, CROSS_PRODUCT_ROWS):
+            stop = min(start + CROSS_PRODUCT_ROWS, n)
+            full = stop - start == CROSS_PRODUCT_ROWS
+            if split:
+                way, cuts, choice = split
+                whole = [(0, A.shape[1])]
+                a, b = A[start:stop], B[start:stop]
+                C += (choice.run(lambda k, a=a, b=b: _adjoint(a, b, cuts if k > 1 else whole, way))
+                      if full else _adjoint(a, b, whole, way))
+                continue
+            threads.run(np.matmul, A[start:stop].T, B[start:stop], out=part, timed=full)
+            C += part
     return C
+
+
+def _split_blocks(A, B, threads):
+    """Where the blocks' BLAS threads change their bits: how to split them over Python threads.
+
+    ``(way, cuts, choice)``, or None. Each block's ``AᵀB`` is then cut by rows or columns
+    of the result (as the solvers cut ``AᵀG``), each part one single-thread GEMM on its own
+    Python thread, if that split of a full block gives the whole single-thread block's
+    bits (:func:`~sklearn_l1align._solvers._products.split_is_exact`); whether to split
+    is measured on the first blocks. So the bits are the single-thread ones at any thread
+    count.
+    """
+    if not threads.bits_differ or A.shape[1] != B.shape[1]:
+        return None
+    d = A.shape[1]
+    for way, align in ADJOINT_WAYS:
+        cuts = _cuts(d, max(threads.refused), align)
+        if len(cuts) > 1 and split_is_exact("adjoint", A[:CROSS_PRODUCT_ROWS], cuts, way):
+            return way, cuts, _FastestSplit(candidates=(1, len(cuts)))
+    return None
 
 
 def _product_dtype(A, B):

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_l1align import _threads as _threads_module
 from scipy.linalg import expm, orthogonal_procrustes
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
@@ -459,7 +461,8 @@ def test_float32_cross_product_has_the_same_bits_at_one_and_two_threads(monkeypa
     lengths = sorted({module.CROSS_PRODUCT_ROWS, n % module.CROSS_PRODUCT_ROWS} - {0})
     if not all(same_bits(k, np.float32, (1, 2)) for k in lengths):
         pytest.skip("this BLAS computes other float32 bits at one thread and two for these "
-                    "block lengths, so the blocks run at the caller's threads")
+                    "block lengths: the blocks are split over Python threads instead (the "
+                    "next test)")
     rng = np.random.default_rng(n)
     A = rng.normal(size=(n, d)).astype(np.float32)
     B = rng.normal(size=(n, d)).astype(np.float32)
@@ -472,6 +475,34 @@ def test_float32_cross_product_has_the_same_bits_at_one_and_two_threads(monkeypa
     assert_array_equal(products[0], products[1])
     assert_allclose(products[0], A.astype(np.float64).T @ B.astype(np.float64),
                     rtol=0, atol=2e-5 * np.sqrt(n))
+
+@pytest.mark.skipif(_threads_module.max_blas_threads() < 2, reason="needs two usable cores")
+@pytest.mark.parametrize("n, d", [(5000, 300), (2001, 500)])
+def test_float32_cross_product_split_over_python_threads_has_the_single_thread_bits(
+        monkeypatch, n, d):
+    # Where OpenBLAS's threads change the blocks' bits (forced here, as on AMD EPYC), the
+    # blocks are split over Python threads at one BLAS thread each: whole or split, the
+    # product is the one computed at one thread.
+    from sklearn_l1align import _procrustes as module
+    from sklearn_l1align import _threads
+    from sklearn_l1align._threads import blas_threads
+
+    rng = np.random.default_rng(n)
+    A = rng.normal(size=(n, d)).astype(np.float32)
+    B = rng.normal(size=(n, d)).astype(np.float32)
+    with blas_threads(1):
+        reference = module._cross_product(A, B)
+    monkeypatch.setattr(_threads, "same_bits", lambda *args: False)
+    with blas_threads(2):
+        split = module._split_blocks(A, B, _threads.FastestBlasThreads(inner=384))
+    if split is None:
+        pytest.skip("this BLAS gives other bits for every split of a 384-row block tried")
+    assert split[0] in ("rows", "columns") and len(split[1]) == 2
+    real = module._FastestSplit
+    for k in (1, 2):
+        monkeypatch.setattr(module, "_FastestSplit", lambda candidates, k=k: real(candidates=(k,)))
+        with blas_threads(2):
+            assert_array_equal(module._cross_product(A, B), reference)
 
 
 def test_float32_fit_is_deterministic_and_near_the_float64_fit():

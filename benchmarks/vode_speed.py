@@ -120,7 +120,7 @@ def main():
     variants = {"float64": [], "float32": []}
     rel = {k: [] for k in variants}
     nrhs = {}
-    pub_t, pub1_t = [], []
+    pub_t, pub1_t, rel_pub1 = [], [], []
 
     def published():
         t0 = time.perf_counter()
@@ -134,7 +134,11 @@ def main():
         with single_blas_thread():
             pub1, t = published()
         pub1_t.append(t)
-        assert np.array_equal(pub1["losses"], pub["losses"])
+        # Equal bit for bit where the BLAS's threads keep the bits (not on AMD EPYC with
+        # OpenBLAS's Haswell kernels): reported, not assumed.
+        m = min(len(pub["losses"]), len(pub1["losses"]))
+        rel_pub1.append(float(np.max(np.abs(pub["losses"][:m] - pub1["losses"][:m])
+                                     / pub["losses"][:m])))
         for dt in variants:
             t0 = time.perf_counter()
             res = StiefelFlowSolver(max_time=horizon, min_decrease=None, ortho_tol=1.0,
@@ -151,7 +155,7 @@ def main():
     mp, mp1 = np.median(pub_t), np.median(pub1_t)
     print(f"| published transcription | {mp:.4f} | {pub['n_rhs']} | 1.00x | {mp1 / mp:.2f}x | 0 |")
     print(f"| published transcription, all BLAS 1 thread | {mp1:.4f} | {pub1['n_rhs']} | {mp / mp1:.2f}x "
-          f"| 1.00x | 0 |")
+          f"| 1.00x | {max(rel_pub1):.1e} |")
     for dt, ts in variants.items():
         mo = np.median(ts)
         print(f"| StiefelFlowSolver(gemm_dtype={dt!r}) | {mo:.4f} | {nrhs[dt]} | {mp / mo:.2f}x "

@@ -2,8 +2,12 @@
 
 On a 2-core machine that other processes share, a second BLAS thread that spins while the
 other core is taken makes d × d LAPACK calls and the solvers' ``Aᵀ G`` products 5–10× slower
-(issue 12). The solvers therefore run their whole loop on one BLAS thread; the large
-n × n similarity blocks of the neighbour search choose their thread count by measuring.
+(issue 12). The solvers therefore run their whole loop on one BLAS thread, and split
+their two large products over Python threads instead, each part a single-thread GEMM,
+where that gives the same bits (``_solvers._products``). The large n × n similarity
+blocks of the neighbour search choose their thread count by measuring; where OpenBLAS's
+threads would change their bits, they are split in the same way (the bottom of this
+module).
 
 ``threadpoolctl`` is a dependency of scikit-learn, so it is always importable. Building a
 controller scans the process's loaded libraries (about 2 ms here, as much as a 300 × 300
@@ -89,6 +93,9 @@ def current_blas_threads(controller_=None):
 #: thread by itself). About 10 ms on one core.
 MEASURE_MIN_FLOPS = 5e8
 
+#: Calls after which :class:`FastestBlasThreads` with ``remeasure_every`` first measures again.
+FIRST_REMEASURE = 16
+
 
 class FastestBlasThreads:
     """Run repeated same-shape BLAS calls at the thread count measured fastest for them.
@@ -124,9 +131,12 @@ class FastestBlasThreads:
     dtype : numpy dtype, default=numpy.float32
         The products' dtype, for that check.
     remeasure_every : int, optional
-        After this many calls at the chosen count, measure again (the next two calls),
-        so that in a long loop of calls the choice follows a load that comes or goes. By
-        default the first choice is kept.
+        Measure again (the next two calls) after at most this many calls at the chosen
+        count, so that in a long loop of calls the choice follows a load that comes or
+        goes. The first measurements come sooner, after :data:`FIRST_REMEASURE` calls and
+        then twice as many each time up to ``remeasure_every``: the first measurement of a
+        loop is the likeliest to be wrong, taken while an earlier threaded call's idle
+        BLAS threads still spin on the cores. By default the first choice is kept.
 
     Attributes
     ----------
@@ -147,6 +157,8 @@ class FastestBlasThreads:
         self.controller = None
         self.remeasure_every = remeasure_every
         self._calls_since = 0
+        self._interval = (None if remeasure_every is None
+                          else min(FIRST_REMEASURE, remeasure_every))
         self.bits_differ = False
         if candidates is None:
             if flops is not None and flops < MEASURE_MIN_FLOPS:
@@ -189,10 +201,11 @@ class FastestBlasThreads:
             return fn(*args, **kwargs)
         if self.chosen is not None and self.remeasure_every is not None and timed:
             self._calls_since += 1
-            if self._calls_since > self.remeasure_every:
+            if self._calls_since > self._interval:
                 # The candidates compute the same bits (that is their premise), so a new
                 # choice changes only the speed.
                 self.timings, self.chosen, self._calls_since = {}, None, 0
+                self._interval = min(2 * self._interval, self.remeasure_every)
         if self.chosen is not None:
             with self._in_force(self.chosen):
                 return self._call(self.chosen, fn, args, kwargs)

@@ -206,6 +206,25 @@ def test_the_choice_is_measured_again_every_remeasure_every_calls():
     assert choice.chosen == 2
 
 
+def test_the_first_measurements_again_come_sooner_then_every_remeasure_every_calls():
+    # The first choice is the likeliest to be wrong (taken while an earlier threaded call's
+    # BLAS threads still spin): measured again after 16 calls, then 32, 64, ... up to 100.
+    from sklearn_l1align._threads import FIRST_REMEASURE
+
+    now, measured = [0.0], []
+
+    def fn(k):
+        now[0] += {1: 1.0, 2: 2.0}[k]
+        return k
+
+    choice = _products._FastestSplit(candidates=(1, 2), timer=lambda: now[0], remeasure_every=100)
+    calls = [choice.run(fn) for _ in range(600)]
+    measured = [i for i, k in enumerate(calls) if k == 2]  # each measurement's slower call
+    gaps = np.diff(measured) - 2  # calls at the chosen count between two measurements
+    assert FIRST_REMEASURE == 16
+    assert gaps.tolist()[:4] == [16, 32, 64, 100] and set(gaps.tolist()[3:]) == {100}
+
+
 def test_remeasure_every_none_keeps_the_first_choice():
     now = [0.0]
 

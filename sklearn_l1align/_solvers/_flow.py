@@ -129,7 +129,10 @@ class StiefelFlowSolver(BaseEstimator):
     thread and restored afterwards (:func:`sklearn_l1align._threads.single_blas_thread`):
     on a shared machine a second BLAS thread that waits for a busy core made these
     products 5–10× slower, and the result no longer depends on the caller's thread
-    count, bit for bit. Measured with ``benchmarks/vode_speed.py`` (3,000 × 300), an
+    count, bit for bit. The two products are instead split over Python threads, each
+    part a single-thread GEMM, where a check finds that this gives the same bits and a
+    measurement that it is faster
+    (:class:`~sklearn_l1align._solvers._products.SolverProducts`). Measured with ``benchmarks/vode_speed.py`` (3,000 × 300), an
     output step took 1/6.6 of the published loop's time, and 1/4.4 of it when the
     published loop is given the same thread limit.
 
@@ -234,7 +237,8 @@ class StiefelFlowSolver(BaseEstimator):
         vode = self.integrator == "vode"
         products = SolverProducts(gemm_copy(A, self.gemm_dtype),
                                   gemm_copy(B, self.gemm_dtype) if vode else None)
-        exact = SolverProducts(A, B)
+        # VODE computes the float64 residual once (at the start): never worth a split.
+        exact = SolverProducts(A, B, parts=1 if vode else None)
         with single_blas_thread():
             R0 = exact.residual(M0)
             track = Tracker(M0, l1_norm(R0), 0.0, self.time_budget, callback, self.verbose,

@@ -15,7 +15,9 @@ orthogonal to rounding error, and both return the iterate of lowest exact ℓ1 l
 
 All three run their whole loop on one BLAS thread, and their ``Aᵀ(·)`` products in
 ``gemm_dtype`` (float32 by default); the residual ``AM − B``, which gives the exact ℓ1
-loss that decides acceptance, stays in float64, and every loss is summed in float64.
+loss that decides acceptance, stays in float64, and every loss is summed in float64. Both
+products are split over Python threads at one BLAS thread each where that keeps their
+bits and is faster (:class:`~sklearn_l1align._solvers._products.SolverProducts`).
 """
 
 from __future__ import annotations

@@ -196,6 +196,11 @@ def csls_scores(cos, r_rows=None, r_cols=None, *, out=None):
 #: :data:`sklearn_l1align._solvers._products.ROW_ALIGN`).
 SPLIT_ROW_ALIGN = 48
 
+#: Blocks between two measurements of whether to split (the first ones sooner; see
+#: :class:`~sklearn_l1align._threads.FastestBlasThreads`): a measurement costs at most one
+#: block done the slower way, under 1 % of a pass.
+SPLIT_REMEASURE_EVERY = 128
+
 _split_exact_cache: dict[tuple, bool] = {}
 
 
@@ -213,7 +218,8 @@ class _BlockProduct:
     split gives the whole single-thread block's bits (checked once per process for each
     shape). Whether to split is then measured as the thread count would be, and every
     block, split or whole, has the single-thread bits: the results do not follow the
-    thread count either way.
+    thread count either way. The choice is measured again from time to time
+    (:data:`SPLIT_REMEASURE_EVERY`), to follow a load that comes or goes.
     """
 
     def __init__(self, Xs, Xt, batch_size):
@@ -227,7 +233,8 @@ class _BlockProduct:
         if self.threads.bits_differ:
             self.cuts = _cuts(rows, max(self.threads.refused), SPLIT_ROW_ALIGN)
             if len(self.cuts) > 1 and rows <= Xs.shape[0]:
-                self.split = _FastestSplit(candidates=(1, len(self.cuts)))
+                self.split = _FastestSplit(candidates=(1, len(self.cuts)),
+                                           remeasure_every=SPLIT_REMEASURE_EVERY)
         if self.threads.candidates or self.split is not None:
             # Fault the buffer's pages in now, so that the first measured block is not
             # charged for them.

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import scipy.linalg
 
 from ._base import BaseAligner
-from ._solvers._products import ADJOINT_WAYS, _adjoint, split_is_exact
 from ._threads import (
     MEASURE_MIN_FLOPS,
     FastestBlasThreads,
-    _cuts,
     _FastestSplit,
+    _run_parts,
     single_blas_thread,
 )
 
@@ -114,10 +112,10 @@ def _cross_product(A, B):
     d from 40 to 768, and checked by the tests), at the thread count
     :class:`~sklearn_l1align._threads.FastestBlasThreads` measures fastest on the first
     two blocks. Where a probe of these block lengths shows otherwise (on AMD EPYC with
-    OpenBLAS's Haswell kernels), each block is instead split over Python threads at one
-    BLAS thread each, where that split is exact (:func:`_split_blocks`), and else left at
-    the threads as they are. float64 products, whose two-thread bits differ even for
-    short blocks, and products too small to measure are one single-thread GEMM.
+    OpenBLAS's Haswell kernels), the blocks run at one BLAS thread, several at once, each
+    on its own Python thread, and are added in order (:func:`_blocks_on_python_threads`):
+    the single-thread numbers again. float64 products, whose two-thread bits differ even
+    for short blocks, and products too small to measure are one single-thread GEMM.
     """
     n = A.shape[0]
     if (A.dtype != np.float32 or n < 3 * CROSS_PRODUCT_ROWS
@@ -126,43 +124,51 @@ def _cross_product(A, B):
             return A.T @ B
     block_rows = sorted({CROSS_PRODUCT_ROWS, n % CROSS_PRODUCT_ROWS} - {0})  # inner dimensions
     threads = FastestBlasThreads(inner=block_rows, dtype=A.dtype)
-    split = _split_blocks(A, B, threads)
     C = np.zeros((A.shape[1], B.shape[1]), dtype=A.dtype)
+    if threads.bits_differ:
+        return _blocks_on_python_threads(A, B, C, max(threads.refused))
     part = np.empty_like(C)
-    with single_blas_thread() if split else contextlib.nullcontext():
-        for start in range(0, n, CROSS_PRODUCT_ROWS):
-            stop = min(start + CROSS_PRODUCT_ROWS, n)
-            full = stop - start == CROSS_PRODUCT_ROWS
-            if split:
-                way, cuts, choice = split
-                whole = [(0, A.shape[1])]
-                a, b = A[start:stop], B[start:stop]
-                C += (choice.run(lambda k, a=a, b=b: _adjoint(a, b, cuts if k > 1 else whole, way))
-                      if full else _adjoint(a, b, whole, way))
-                continue
-            threads.run(np.matmul, A[start:stop].T, B[start:stop], out=part, timed=full)
-            C += part
+    for start in range(0, n, CROSS_PRODUCT_ROWS):
+        stop = min(start + CROSS_PRODUCT_ROWS, n)
+        threads.run(np.matmul, A[start:stop].T, B[start:stop], out=part,
+                    timed=stop - start == CROSS_PRODUCT_ROWS)
+        C += part
     return C
 
 
-def _split_blocks(A, B, threads):
-    """Where the blocks' BLAS threads change their bits: how to split them over Python threads.
+def _blocks_on_python_threads(A, B, C, parts):
+    """``C += A_kᵀB_k`` over the row blocks, in order, ``parts`` blocks computed at a time.
 
-    ``(way, cuts, choice)``, or None. Each block's ``AᵀB`` is then cut by rows or columns
-    of the result (as the solvers cut ``AᵀG``), each part one single-thread GEMM on its own
-    Python thread, if that split of a full block gives the whole single-thread block's
-    bits (:func:`~sklearn_l1align._solvers._products.split_is_exact`); whether to split
-    is measured on the first blocks. So the bits are the single-thread ones at any thread
-    count.
+    Each block is one single-thread GEMM, as at one thread, run on its own Python thread
+    (NumPy releases the GIL), and the blocks are added in their order: so the bits are
+    those of the one-thread loop whatever the threads, on any BLAS, with nothing to check.
+    Whether to compute ``parts`` blocks at once or one after another is measured on the
+    first groups of ``parts`` full blocks (each way on the same amount of work).
     """
-    if not threads.bits_differ or A.shape[1] != B.shape[1]:
-        return None
-    d = A.shape[1]
-    for way, align in ADJOINT_WAYS:
-        cuts = _cuts(d, max(threads.refused), align)
-        if len(cuts) > 1 and split_is_exact("adjoint", A[:CROSS_PRODUCT_ROWS], cuts, way):
-            return way, cuts, _FastestSplit(candidates=(1, len(cuts)))
-    return None
+    n = A.shape[0]
+    starts = list(range(0, n, CROSS_PRODUCT_ROWS))
+    outs = [np.empty_like(C) for _ in range(parts)]
+    choice = _FastestSplit(candidates=(1, parts))
+
+    def group(k, blocks):
+        jobs = [lambda a=a, b=b, out=out: np.matmul(A[a:b].T, B[a:b], out=out)
+                for (a, b), out in zip(blocks, outs)]
+        if k > 1:
+            _run_parts(jobs)
+        else:
+            for job in jobs:
+                job()
+
+    with single_blas_thread():
+        for g in range(0, len(starts), parts):
+            blocks = [(a, min(a + CROSS_PRODUCT_ROWS, n)) for a in starts[g:g + parts]]
+            if len(blocks) == parts and blocks[-1][1] - blocks[-1][0] == CROSS_PRODUCT_ROWS:
+                choice.run(group, blocks)
+            else:
+                group(1, blocks)
+            for out in outs[:len(blocks)]:
+                C += out
+    return C
 
 
 def _product_dtype(A, B):

@@ -478,11 +478,13 @@ def test_float32_cross_product_has_the_same_bits_at_one_and_two_threads(monkeypa
 
 @pytest.mark.skipif(_threads_module.max_blas_threads() < 2, reason="needs two usable cores")
 @pytest.mark.parametrize("n, d", [(5000, 300), (2001, 500)])
-def test_float32_cross_product_split_over_python_threads_has_the_single_thread_bits(
+def test_float32_cross_product_on_python_threads_has_the_single_thread_bits(
         monkeypatch, n, d):
     # Where OpenBLAS's threads change the blocks' bits (forced here, as on AMD EPYC), the
-    # blocks are split over Python threads at one BLAS thread each: whole or split, the
-    # product is the one computed at one thread.
+    # blocks run at one BLAS thread, two at once on Python threads, added in order: one
+    # after another or two at once, the product is the one computed at one thread.
+    import threading
+
     from sklearn_l1align import _procrustes as module
     from sklearn_l1align import _threads
     from sklearn_l1align._threads import blas_threads
@@ -493,16 +495,24 @@ def test_float32_cross_product_split_over_python_threads_has_the_single_thread_b
     with blas_threads(1):
         reference = module._cross_product(A, B)
     monkeypatch.setattr(_threads, "same_bits", lambda *args: False)
-    with blas_threads(2):
-        split = module._split_blocks(A, B, _threads.FastestBlasThreads(inner=384))
-    if split is None:
-        pytest.skip("this BLAS gives other bits for every split of a 384-row block tried")
-    assert split[0] in ("rows", "columns") and len(split[1]) == 2
-    real = module._FastestSplit
+    real, idents = module._FastestSplit, set()
+    real_matmul = np.matmul
+
+    def matmul(*args, **kwargs):
+        idents.add(threading.get_ident())
+        return real_matmul(*args, **kwargs)
+
     for k in (1, 2):
+        idents.clear()
         monkeypatch.setattr(module, "_FastestSplit", lambda candidates, k=k: real(candidates=(k,)))
         with blas_threads(2):
-            assert_array_equal(module._cross_product(A, B), reference)
+            monkeypatch.setattr(np, "matmul", matmul)
+            try:
+                got = module._cross_product(A, B)
+            finally:
+                monkeypatch.setattr(np, "matmul", real_matmul)
+        assert_array_equal(got, reference)
+        assert len(idents) == k  # two Python threads when two blocks run at once
 
 
 def test_float32_fit_is_deterministic_and_near_the_float64_fit():

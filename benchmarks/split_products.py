@@ -2,7 +2,8 @@
 threads, and split (each part one single-thread GEMM on its own Python thread).
 
 For each product the package splits (the solvers' ``AM − B`` and ``AᵀG`` in float32 and
-float64, a neighbour-search block, an ℓ2 ``AᵀB`` block) it prints the median time of each way
+float64, a neighbour-search block, and the ℓ2 fit's ``AᵀB``, whose 384-row blocks run
+several at once instead) it prints the median time of each way
 over the repeats of one run, the split's speed-up over one thread, and whether each way
 gives the single-thread bits (the split is used only where it does; OpenBLAS's own threads
 are used only where they do). Then it times the whole solvers, as the package runs them
@@ -24,7 +25,7 @@ import threadpoolctl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sklearn_l1align import StiefelFlowSolver
+from sklearn_l1align import StiefelFlowSolver, _procrustes
 from sklearn_l1align._neighbors import SPLIT_ROW_ALIGN, _BlockProduct
 from sklearn_l1align._procrustes import CROSS_PRODUCT_ROWS
 from sklearn_l1align._solvers import ADMMSolver, HuberContinuationSolver, _products
@@ -43,6 +44,25 @@ def median_time(fn, repeats):
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _sequential_blocks(A, B):
+    """The ℓ2 fit's blocked ``AᵀB``, one block after another at the threads as they are."""
+    C = np.zeros((A.shape[1], B.shape[1]), A.dtype)
+    for a in range(0, A.shape[0], CROSS_PRODUCT_ROWS):
+        C += A[a:a + CROSS_PRODUCT_ROWS].T @ B[a:a + CROSS_PRODUCT_ROWS]
+    return C
+
+
+def _blocks(A, B, k):
+    """The ℓ2 fit's blocked ``AᵀB`` as the package runs it on Python threads, ``k`` blocks at once."""
+    real = _procrustes._FastestSplit
+    _procrustes._FastestSplit = lambda candidates: real(candidates=(k,))
+    try:
+        C = np.zeros((A.shape[1], B.shape[1]), A.dtype)
+        return _procrustes._blocks_on_python_threads(A, B, C, max(k, 2))
+    finally:
+        _procrustes._FastestSplit = real
 
 
 def products(n, d, n_tgt, repeats, parts):
@@ -72,13 +92,10 @@ def products(n, d, n_tgt, repeats, parts):
     rows.append((f"search block, 512 × {d} by {d} × {n_tgt}, float32",
                  lambda X=X, Y=Y, out=out_whole: np.matmul(X, Y.T, out=out),
                  lambda X=X, out=out, cuts=cuts: block._product(X, out, cuts)))
-    A = rng.standard_normal((CROSS_PRODUCT_ROWS, d)).astype(np.float32)
-    B = rng.standard_normal((CROSS_PRODUCT_ROWS, d)).astype(np.float32)
-    cuts = _cuts(d, parts, ADJOINT_WAYS[0][1])
-    rows.append((f"ℓ2 AᵀB block, {CROSS_PRODUCT_ROWS} × {d}, float32, by rows",
-                 lambda A=A, B=B: A.T @ B,
-                 lambda A=A, B=B, cuts=cuts: _adjoint(A, B, cuts, "rows")))
-
+    A = rng.standard_normal((n, d)).astype(np.float32)
+    B = rng.standard_normal((n, d)).astype(np.float32)
+    rows.append((f"ℓ2 AᵀB, {n} × {d} in {CROSS_PRODUCT_ROWS}-row blocks, float32, blocks at once",
+                 lambda A=A, B=B: _sequential_blocks(A, B), lambda A=A, B=B: _blocks(A, B, parts)))
     print(f"\n**Products, median of {repeats} (s); split into {parts} parts**\n")
     print("| product | 1 BLAS thread | BLAS's own threads | split | split speed-up | "
           "own threads: same bits | split: same bits |")

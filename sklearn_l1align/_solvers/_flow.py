@@ -132,9 +132,10 @@ class StiefelFlowSolver(BaseEstimator):
     count, bit for bit. The two products are instead split over Python threads, each
     part a single-thread GEMM, where a check finds that this gives the same bits and a
     measurement that it is faster
-    (:class:`~sklearn_l1align._solvers._products.SolverProducts`). Measured with ``benchmarks/vode_speed.py`` (3,000 × 300), an
-    output step took 1/6.6 of the published loop's time, and 1/4.4 of it when the
-    published loop is given the same thread limit.
+    (:class:`~sklearn_l1align._solvers._products.SolverProducts`). Measured with
+    ``benchmarks/vode_speed.py --steps 10`` (3,000 × 300, 2026-12-04), an output step
+    took 1/5.0 of the published loop's time, and 1/4.0 of it when the published loop is
+    given the same thread limit (1/4.0 and 1/3.2 before the split).
 
     With the default ``gemm_dtype="float32"``, on a 500 × 20 problem with 8% outliers
     started from the ℓ2 solution, the loss curve agreed with ``gemm_dtype="float64"`` to

@@ -33,6 +33,7 @@ import functools
 
 import numpy as np
 
+from .._objective import adjoint, residual
 from .._threads import (
     _cuts,
     _FastestSplit,
@@ -114,7 +115,7 @@ def split_is_exact(product, A, cuts, *args):
             if product == "residual":
                 (B,) = args
                 M = rng.standard_normal((d, d)).astype(A.dtype)
-                whole, split = A @ M - B, _residual(A, M, B, cuts)
+                whole, split = residual(A, M, B), _residual(A, M, B, cuts)
             else:
                 G = rng.standard_normal((n, d)).astype(A.dtype)
                 whole, split = A.T @ G, _adjoint(A, G, cuts, *args)
@@ -150,7 +151,7 @@ class SolverProducts:
         The row parts of ``AM − B``.
     adjoint_way : {"rows", "columns"} or None
         How ``AᵀG`` is cut (:data:`ADJOINT_WAYS`), or None when it is never split.
-    adjoint_cuts : list of (int, int)
+    adjoint_cuts : list of (int, int) or None
         Its parts.
     """
 
@@ -180,7 +181,7 @@ class SolverProducts:
             if len(cuts) > 1 and split_is_exact("adjoint", self.A, cuts, way):
                 return way, cuts, _FastestSplit(candidates=(1, len(cuts)),
                                                 remeasure_every=REMEASURE_EVERY)
-        return None, [(0, d)], None
+        return None, None, None
 
     @property
     def adjoint_way(self):
@@ -194,22 +195,21 @@ class SolverProducts:
     def adjoint_split(self):
         return self._adjoint_plan[2]
 
-    @staticmethod
-    def _run(split, product, cuts, length):
-        if split is None:
-            return product([(0, length)])
-        return split.run(lambda k: product(cuts if k > 1 else [(0, length)]))
-
     def residual(self, M):
         """``AM − B`` in the products' precision (``M`` is cast to it)."""
         M = M.astype(self.A.dtype, copy=False)
-        return self._run(self.residual_split, lambda cuts: _residual(self.A, M, self.B, cuts),
-                         self.rows, self.A.shape[0])
+        if self.residual_split is None:
+            return residual(self.A, M, self.B)
+        return self.residual_split.run(
+            lambda k: _residual(self.A, M, self.B, self.rows) if k > 1
+            else residual(self.A, M, self.B))
 
     def adjoint(self, G):
         """``AᵀG`` in the products' precision (``G`` is cast to it), returned in float64."""
+        if self.adjoint_split is None:
+            return adjoint(self.A, G)
         G = G.astype(self.A.dtype, copy=False)
-        C = self._run(self.adjoint_split,
-                      lambda cuts: _adjoint(self.A, G, cuts, self.adjoint_way or "columns"),
-                      self.adjoint_cuts, self.A.shape[1])
+        C = self.adjoint_split.run(
+            lambda k: _adjoint(self.A, G, self.adjoint_cuts, self.adjoint_way) if k > 1
+            else self.A.T @ G)
         return C.astype(np.float64, copy=False)

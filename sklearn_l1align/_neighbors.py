@@ -230,7 +230,7 @@ class _BlockProduct:
         self.threads = FastestBlasThreads(flops=flops, inner=Xs.shape[1],
                                           dtype=self.buffer.dtype)
         self.split, self.cuts = None, None
-        if self.threads.bits_differ:
+        if self.threads.refused:
             self.cuts = _cuts(rows, max(self.threads.refused), SPLIT_ROW_ALIGN)
             if len(self.cuts) > 1 and rows <= Xs.shape[0]:
                 self.split = _FastestSplit(candidates=(1, len(self.cuts)),

@@ -125,7 +125,7 @@ def _cross_product(A, B):
     block_rows = sorted({CROSS_PRODUCT_ROWS, n % CROSS_PRODUCT_ROWS} - {0})  # inner dimensions
     threads = FastestBlasThreads(inner=block_rows, dtype=A.dtype)
     C = np.zeros((A.shape[1], B.shape[1]), dtype=A.dtype)
-    if threads.bits_differ:
+    if threads.refused:
         return _blocks_on_python_threads(A, B, C, max(threads.refused))
     part = np.empty_like(C)
     for start in range(0, n, CROSS_PRODUCT_ROWS):

@@ -144,9 +144,8 @@ class FastestBlasThreads:
         The thread count in use once measured (None before, or when nothing is measured).
     timings : dict of int to float
         Seconds of the timed call at each candidate count.
-    bits_differ : bool
-        Whether the candidates were dropped because their bits differ (then ``refused``
-        holds them).
+    refused : tuple of int
+        The candidates dropped because their bits differ (empty when none were).
     """
 
     def __init__(self, flops=None, candidates=None, *, timer=time.perf_counter, inner=None,
@@ -159,7 +158,7 @@ class FastestBlasThreads:
         self._calls_since = 0
         self._interval = (None if remeasure_every is None
                           else min(FIRST_REMEASURE, remeasure_every))
-        self.bits_differ = False
+        self.refused = ()
         if candidates is None:
             if flops is not None and flops < MEASURE_MIN_FLOPS:
                 candidates = ()
@@ -173,7 +172,7 @@ class FastestBlasThreads:
                                                 for k in inners):
             logger.debug("BLAS threads %s compute different bits for inner dimension %s "
                          "(%s): not measured", self.candidates, inners, np.dtype(dtype).name)
-            self.bits_differ, self.refused = True, self.candidates
+            self.refused = self.candidates
             self.candidates = ()
         if len(self.candidates) == 1:
             self.chosen = self.candidates[0]

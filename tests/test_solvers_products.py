@@ -20,7 +20,6 @@ from sklearn_l1align._solvers._products import (
     REMEASURE_EVERY,
     ROW_ALIGN,
     SolverProducts,
-    _adjoint,
     _cuts,
     _residual,
     _run_parts,
@@ -211,7 +210,7 @@ def test_the_first_measurements_again_come_sooner_then_every_remeasure_every_cal
     # BLAS threads still spin): measured again after 16 calls, then 32, 64, ... up to 100.
     from sklearn_l1align._threads import FIRST_REMEASURE
 
-    now, measured = [0.0], []
+    now = [0.0]
 
     def fn(k):
         now[0] += {1: 1.0, 2: 2.0}[k]

@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._geometry import cayley_step, orthogonality_error, skew, tangent_projection
 from .._logging import vlog
-from .._objective import l1_loss, l1_norm, residual, smoothed_abs_derivative
+from .._objective import l1_loss, l1_norm, smoothed_abs_derivative
 from .._threads import single_blas_thread
 from ._products import SolverProducts
 from ._result import (

@@ -38,7 +38,6 @@ from .._objective import (
     huber_derivative,
     huber_loss,
     l1_norm,
-    residual,
     residual_scale,
     soft_threshold,
 )

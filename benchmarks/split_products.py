@@ -14,7 +14,6 @@ are used only where they do). Then it times the whole solvers, as the package ru
 """
 
 import argparse
-import statistics
 import sys
 import time
 import warnings
@@ -24,6 +23,7 @@ import numpy as np
 import threadpoolctl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from busy_machine import median_time
 
 from sklearn_l1align import StiefelFlowSolver, _procrustes
 from sklearn_l1align._neighbors import SPLIT_ROW_ALIGN, _BlockProduct
@@ -35,15 +35,6 @@ from sklearn_l1align._threads import _cuts, blas_threads, max_blas_threads, sing
 
 #: Seconds to wait after OpenBLAS's threads were used, so that their spinning has stopped.
 IDLE_SECONDS = 1.0
-
-
-def median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _sequential_blocks(A, B):

@@ -31,6 +31,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from ._geometry import polar
 from ._logging import vlog
 from ._neighbors import topk_neighbors, unit_rows
+from ._threads import blocked_product
 from ._validation import check_all_finite, check_pairs, check_real, check_same_dim
 from .metrics import bli_precision
 
@@ -264,7 +265,7 @@ class _Validator:
         # MUSE's criterion reads whole spaces; held-out pairs retrieve within the cap.
         rows = slice(None) if self.held_out is None else slice(self.max_rank)
         X, y = self.X[rows], self.y[rows]
-        Xm = X if M is None else X @ M.astype(X.dtype, copy=False)
+        Xm = X if M is None else blocked_product(X, M.astype(X.dtype, copy=False))
         if self.held_out is None:
             score = mean_csls_cosine(Xm, y)
         else:
@@ -494,7 +495,8 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 # the nearest orthogonal matrix, or it would inherit the drift (Eq. 8).
                 M = polar(M)
                 previous = pairs
-                pairs = self._round_pairs(X @ M.astype(X.dtype, copy=False), y, dictionary, seed)
+                pairs = self._round_pairs(blocked_product(X, M.astype(X.dtype, copy=False)), y,
+                                           dictionary, seed)
                 if self._stop_at_fixed_point and np.array_equal(pairs, previous):
                     vlog(logger, self.verbose, 1, "%s round %d: the dictionary is unchanged "
                          "(a fixed point); no further round", type(self).__name__, rnd)
@@ -555,7 +557,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = validate_data(self, check_real(X, "X"), dtype=[np.float64, np.float32], reset=False,
                           ensure_all_finite=False)
         check_all_finite((X,), ("X",), self)
-        return X @ self.rotation_.astype(X.dtype, copy=False)
+        return blocked_product(X, self.rotation_.astype(X.dtype, copy=False))
 
     def inverse_transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map target-space vectors back into the source space.
@@ -573,7 +575,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self)
         X = check_array(check_real(X, "X"), dtype=[np.float64, np.float32])
         check_same_dim(X, self.rotation_, names=("X", "rotation_"))
-        return X @ self.rotation_.T.astype(X.dtype, copy=False)
+        return blocked_product(X, self.rotation_.T.astype(X.dtype, copy=False))
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: None = None, *,
               pairs: ArrayLike | None = None) -> float:

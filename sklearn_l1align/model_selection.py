@@ -55,6 +55,7 @@ from ._l1_procrustes import L1ProcrustesAligner
 from ._logging import vlog
 from ._procrustes import ProcrustesAligner
 from ._solvers import StiefelFlowSolver
+from ._threads import blocked_product
 from ._validation import check_pairs, check_real, check_same_dim
 from .metrics import bli_mrr, bli_precision, mcnemar_test
 
@@ -678,7 +679,7 @@ class RefinementSelection:
             The mapped vectors.
         """
         X = np.asarray(X)
-        return X @ self.rotation_.astype(X.dtype, copy=False)
+        return blocked_product(X, self.rotation_.astype(X.dtype, copy=False))
 
     def report(self) -> dict[str, Any]:
         """A JSON-able dict: settings, split, per-step held-out scores and flags, times.
@@ -753,7 +754,7 @@ def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
     for i, step in enumerate(chain):
         start = time.perf_counter()
         step = clone(step)
-        X_mapped = X_src @ M.astype(X_src.dtype, copy=False)
+        X_mapped = blocked_product(X_src, M.astype(X_src.dtype, copy=False))
         if _uses_seed(step):
             step.fit(X_mapped, X_tgt, pairs=seed_pairs)
         else:
@@ -833,7 +834,7 @@ def _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervis
         fitted[candidate, index] = detail
 
     def score(candidate, index, name, M, seconds):
-        Xm = X_eval @ M.astype(X_src.dtype, copy=False)
+        Xm = blocked_product(X_eval, M.astype(X_src.dtype, copy=False))
         csls = bli_precision(Xm, Y_eval, held_out, k=1)
         nn = bli_precision(Xm, Y_eval, held_out, k=1, method="nn")
         entry = {"candidate": candidate, "step": index, "name": name,
@@ -841,8 +842,9 @@ def _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervis
                  "fit_seconds": float(seconds), "_hits": csls.hits[1], "_nn_hits": nn.hits[1],
                  "_map": M, **fitted.get((candidate, index), {})}
         if record_unsupervised:
-            entry["unsupervised"] = mean_csls_cosine(
-                Xm if max_rank is None else X_src @ M.astype(X_src.dtype, copy=False), X_tgt)
+            X_all = (Xm if max_rank is None
+                     else blocked_product(X_src, M.astype(X_src.dtype, copy=False)))
+            entry["unsupervised"] = mean_csls_cosine(X_all, X_tgt)
         steps.append(entry)
         vlog(logger, verbose, 1, "%s%s: held-out CSLS P@1 %.4f (%.1f s)", prefix, name,
              entry["held_out_p1"], seconds)

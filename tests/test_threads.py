@@ -1,10 +1,21 @@
-"""The shared BLAS thread controller (``_threads.controller``)."""
+"""The shared BLAS thread controller (``_threads.controller``) and the blocked product."""
 
 import sys
+import threading
 import types
 
+import numpy as np
+import pytest
+
 from sklearn_l1align import _threads
-from sklearn_l1align._threads import blas_threads, controller, current_blas_threads
+from sklearn_l1align._threads import (
+    _run_parts,
+    blas_threads,
+    blocked_product,
+    controller,
+    current_blas_threads,
+    single_blas_thread,
+)
 
 
 def test_controller_is_kept_until_a_module_is_imported(monkeypatch):
@@ -45,3 +56,80 @@ def test_by_row_blocks_covers_the_rows_once_in_order_and_measures_two_probes():
     calls.clear()
     assert by_row_blocks(fn, 1000, measure=False) == [1000]
     assert by_row_blocks(fn, 10) == [10]  # too few rows for two probes
+
+
+# ----------------------------------------------------------------------- blocked_product
+def _single_thread(X, M):
+    with single_blas_thread():
+        return X @ M
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [0, 1, 383, 384, 1000, 2000])
+def test_blocked_product_has_one_single_thread_products_bits(dtype, n):
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((n, 300)).astype(dtype)
+    M = np.linalg.qr(rng.standard_normal((300, 300)))[0].astype(dtype)
+    expected = _single_thread(X, M)
+    for workers in (1, 2, 3):
+        got = blocked_product(X, M, block_rows=384, workers=workers)
+        assert got.dtype == dtype and got.shape == (n, 300)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blocked_product_does_not_follow_the_callers_blas_threads(dtype):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((7000, 300)).astype(dtype)  # three default blocks, the last short
+    M = rng.standard_normal((300, 300)).astype(dtype)
+    results = []
+    for n in (1, 2):
+        with blas_threads(n):
+            results.append(blocked_product(X, M))
+            assert current_blas_threads() == n  # the hold is released
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], _single_thread(X, M))
+    np.testing.assert_array_equal(blocked_product(X, M.T), _single_thread(X, M.T))
+
+
+def test_blocked_product_computes_in_dtype_block_by_block():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((1000, 50)).astype(np.float32)
+    M = rng.standard_normal((50, 40))
+    got = blocked_product(X, M, dtype=np.float64, out_dtype=np.float32, block_rows=192,
+                          workers=2)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, _single_thread(X.astype(np.float64), M).astype(np.float32))
+
+
+def test_run_parts_stop_ends_the_other_jobs_when_the_first_raises():
+    stop, started, polls = threading.Event(), threading.Event(), []
+
+    def first():
+        started.wait(5)
+        raise KeyboardInterrupt
+
+    def other():
+        started.set()
+        while not stop.is_set() and len(polls) < 10_000:
+            polls.append(stop.wait(0.001))
+
+    with pytest.raises(KeyboardInterrupt):
+        _run_parts([first, other], stop=stop)
+    assert stop.is_set() and len(polls) < 10_000
+
+
+def test_transform_and_inverse_do_not_follow_the_callers_blas_threads():
+    from sklearn_l1align import ProcrustesAligner
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((7000, 300))
+    Q = np.linalg.qr(rng.standard_normal((300, 300)))[0]
+    est = ProcrustesAligner(dictionary="paired").fit(X[:500], X[:500] @ Q)
+    with blas_threads(1):
+        one = est.transform(X), est.inverse_transform(X)
+    with blas_threads(2):
+        two = est.transform(X), est.inverse_transform(X)
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(one[0], X @ est.rotation_, rtol=0, atol=1e-12)

@@ -25,6 +25,7 @@ from .._neighbors import topk_neighbors
 from .._normalize import normalize_embeddings
 from .._procrustes import ProcrustesAligner
 from .._solvers import ADMMSolver, HuberContinuationSolver, StiefelFlowSolver, StopReason
+from .._threads import blocked_product
 from ..io._atomic import StagedOutputs
 from ..metrics import bli_precision
 from ..model_selection import default_candidates, resolve_validation_folds, select_refinement
@@ -51,7 +52,8 @@ def _write_outputs(paths, src, rotation, metadata, report):
     """Write ``src.raw @ rotation``, the mapping and the report; all appear together or none."""
     with StagedOutputs(paths.values()) as staged:
         with _timed(f"Writing {paths['vectors']}") as t:
-            mapped = (src.raw.astype(np.float64) @ rotation).astype(np.float32)
+            mapped = blocked_product(src.raw, rotation, dtype=np.float64,
+                                     out_dtype=np.float32)
             l1io.write_word2vec(staged[paths["vectors"]], src.words, mapped,
                                 binary=l1io.is_binary_name(paths["vectors"]))
             l1io.save_mapping(staged[paths["mapping"]], rotation,
@@ -206,7 +208,7 @@ def _score(X_src, tgt, test, label):
 
 
 def _map(X, rotation):
-    return X @ rotation.astype(X.dtype, copy=False)
+    return blocked_product(X, rotation.astype(X.dtype, copy=False))
 
 
 # --------------------------------------------------------------------------- commands

@@ -39,6 +39,7 @@ from . import io as _io
 from .io import DictionaryCoverage  # noqa: F401
 from ._base import pairs_fit_parameter
 from ._normalize import normalize_embeddings
+from ._threads import blocked_product
 from ._validation import check_cutoffs
 from .metrics import BLI_CONVENTION, bli_precision
 
@@ -551,7 +552,7 @@ def transform_keyed_vectors(kv: KeyedVectors, estimator: Any) -> KeyedVectors:
             )
         if not np.isfinite(matrix).all():
             raise ValueError("The mapping matrix must be finite. Got NaN or infinity instead.")
-        mapped = vectors.astype(np.float64) @ matrix.astype(np.float64)
+        mapped = blocked_product(vectors, matrix, dtype=np.float64)
     return _with_vectors(kv, mapped)
 
 

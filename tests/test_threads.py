@@ -133,3 +133,20 @@ def test_transform_and_inverse_do_not_follow_the_callers_blas_threads():
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(one[0], X @ est.rotation_, rtol=0, atol=1e-12)
+
+
+def test_transform_keyed_vectors_with_a_matrix_does_not_follow_the_callers_blas_threads():
+    pytest.importorskip("gensim")
+    from sklearn_l1align.gensim import keyed_vectors_from_arrays, transform_keyed_vectors
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((7000, 300)).astype(np.float32)
+    kv = keyed_vectors_from_arrays([f"w{i}" for i in range(len(X))], X)
+    M = np.linalg.qr(rng.standard_normal((300, 300)))[0]
+    mapped = []
+    for n in (1, 2):
+        with blas_threads(n):
+            mapped.append(transform_keyed_vectors(kv, M).vectors)
+    np.testing.assert_array_equal(mapped[0], mapped[1])
+    expected = _single_thread(X.astype(np.float64), M).astype(mapped[0].dtype)
+    np.testing.assert_array_equal(mapped[0], expected)

@@ -265,7 +265,7 @@ class _Validator:
         # MUSE's criterion reads whole spaces; held-out pairs retrieve within the cap.
         rows = slice(None) if self.held_out is None else slice(self.max_rank)
         X, y = self.X[rows], self.y[rows]
-        Xm = X if M is None else blocked_product(X, M.astype(X.dtype, copy=False))
+        Xm = X if M is None else blocked_product(X, M)
         if self.held_out is None:
             score = mean_csls_cosine(Xm, y)
         else:
@@ -495,7 +495,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 # the nearest orthogonal matrix, or it would inherit the drift (Eq. 8).
                 M = polar(M)
                 previous = pairs
-                pairs = self._round_pairs(blocked_product(X, M.astype(X.dtype, copy=False)), y,
+                pairs = self._round_pairs(blocked_product(X, M), y,
                                            dictionary, seed)
                 if self._stop_at_fixed_point and np.array_equal(pairs, previous):
                     vlog(logger, self.verbose, 1, "%s round %d: the dictionary is unchanged "
@@ -557,7 +557,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         X = validate_data(self, check_real(X, "X"), dtype=[np.float64, np.float32], reset=False,
                           ensure_all_finite=False)
         check_all_finite((X,), ("X",), self)
-        return blocked_product(X, self.rotation_.astype(X.dtype, copy=False))
+        return blocked_product(X, self.rotation_)
 
     def inverse_transform(self, X: ArrayLike) -> NDArray[np.floating]:
         """Map target-space vectors back into the source space.
@@ -575,7 +575,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         check_is_fitted(self)
         X = check_array(check_real(X, "X"), dtype=[np.float64, np.float32])
         check_same_dim(X, self.rotation_, names=("X", "rotation_"))
-        return blocked_product(X, self.rotation_.T.astype(X.dtype, copy=False))
+        return blocked_product(X, self.rotation_.T)
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: None = None, *,
               pairs: ArrayLike | None = None) -> float:

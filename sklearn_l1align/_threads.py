@@ -372,7 +372,8 @@ def blocked_product(X, M, *, dtype=None, out_dtype=None, block_rows=PRODUCT_BLOC
     M : ndarray of shape (d, k)
     dtype : numpy dtype, optional
         The dtype the products are computed in (each block of ``X`` and ``M`` cast to it);
-        default ``np.result_type(X, M)``.
+        default ``X``'s dtype when it is floating (a float64 ``M`` applied to float32
+        vectors computes in float32, as ``transform`` does), else ``np.result_type(X, M)``.
     out_dtype : numpy dtype, optional
         The result's dtype, each block cast into it; default ``dtype``. Casting block by
         block keeps no whole copy of ``X`` in ``dtype``.
@@ -384,7 +385,10 @@ def blocked_product(X, M, *, dtype=None, out_dtype=None, block_rows=PRODUCT_BLOC
     out : ndarray of shape (n, k)
     """
     X, M = np.asarray(X), np.asarray(M)
-    compute = np.result_type(X, M) if dtype is None else np.dtype(dtype)
+    if dtype is not None:
+        compute = np.dtype(dtype)
+    else:
+        compute = X.dtype if X.dtype.kind == "f" else np.result_type(X, M)
     out_dtype = compute if out_dtype is None else np.dtype(out_dtype)
     M = M.astype(compute, copy=False)
     out = np.empty((X.shape[0], M.shape[1]), dtype=out_dtype)

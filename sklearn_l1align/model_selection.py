@@ -679,7 +679,7 @@ class RefinementSelection:
             The mapped vectors.
         """
         X = np.asarray(X)
-        return blocked_product(X, self.rotation_.astype(X.dtype, copy=False))
+        return blocked_product(X, self.rotation_)
 
     def report(self) -> dict[str, Any]:
         """A JSON-able dict: settings, split, per-step held-out scores and flags, times.
@@ -754,7 +754,7 @@ def apply_chain(X_src: ArrayLike, X_tgt: ArrayLike, chain: Sequence[Any],
     for i, step in enumerate(chain):
         start = time.perf_counter()
         step = clone(step)
-        X_mapped = blocked_product(X_src, M.astype(X_src.dtype, copy=False))
+        X_mapped = blocked_product(X_src, M)
         if _uses_seed(step):
             step.fit(X_mapped, X_tgt, pairs=seed_pairs)
         else:
@@ -834,7 +834,7 @@ def _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervis
         fitted[candidate, index] = detail
 
     def score(candidate, index, name, M, seconds):
-        Xm = blocked_product(X_eval, M.astype(X_src.dtype, copy=False))
+        Xm = blocked_product(X_eval, M)
         csls = bli_precision(Xm, Y_eval, held_out, k=1)
         nn = bli_precision(Xm, Y_eval, held_out, k=1, method="nn")
         entry = {"candidate": candidate, "step": index, "name": name,
@@ -843,7 +843,7 @@ def _score_steps(X_src, X_tgt, fit_seed, held_out, candidates, record_unsupervis
                  "_map": M, **fitted.get((candidate, index), {})}
         if record_unsupervised:
             X_all = (Xm if max_rank is None
-                     else blocked_product(X_src, M.astype(X_src.dtype, copy=False)))
+                     else blocked_product(X_src, M))
             entry["unsupervised"] = mean_csls_cosine(X_all, X_tgt)
         steps.append(entry)
         vlog(logger, verbose, 1, "%s%s: held-out CSLS P@1 %.4f (%.1f s)", prefix, name,

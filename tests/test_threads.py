@@ -102,6 +102,21 @@ def test_blocked_product_computes_in_dtype_block_by_block():
     np.testing.assert_array_equal(got, _single_thread(X.astype(np.float64), M).astype(np.float32))
 
 
+def test_blocked_product_computes_in_the_vectors_dtype_by_default():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((1000, 50)).astype(np.float32)
+    M = rng.standard_normal((50, 40))  # float64, as rotation_ is
+    got = blocked_product(X, M, block_rows=192, workers=2)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(
+        got, blocked_product(X, M.astype(np.float32), block_rows=192, workers=2))
+    np.testing.assert_array_equal(blocked_product(X, M), _single_thread(X, M.astype(np.float32)))
+    ints = np.arange(12).reshape(4, 3)  # integer vectors: numpy's promotion, not integer GEMM
+    got = blocked_product(ints, M[:3, :2])
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, ints @ M[:3, :2], rtol=1e-15)
+
+
 def test_run_parts_stop_ends_the_other_jobs_when_the_first_raises():
     stop, started, polls = threading.Event(), threading.Event(), []
 

@@ -208,7 +208,7 @@ def _score(X_src, tgt, test, label):
 
 
 def _map(X, rotation):
-    return blocked_product(X, rotation.astype(X.dtype, copy=False))
+    return blocked_product(X, rotation)
 
 
 # --------------------------------------------------------------------------- commands

@@ -25,7 +25,7 @@ import threadpoolctl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from busy_machine import median_time
 
-from sklearn_l1align import StiefelFlowSolver, _procrustes
+from sklearn_l1align import StiefelFlowSolver, _procrustes, _threads
 from sklearn_l1align._neighbors import SPLIT_ROW_ALIGN, _BlockProduct
 from sklearn_l1align._procrustes import CROSS_PRODUCT_ROWS
 from sklearn_l1align._solvers import ADMMSolver, HuberContinuationSolver, _products
@@ -133,7 +133,7 @@ def solvers(n, d, repeats):
         for never in (True, False):
             # "Never split": the split threshold above any product.
             _products.SOLVER_MIN_FLOPS = np.inf if never else real_min_flops
-            _products._exact_cache.clear()
+            _threads._bit_checks.clear()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 runs = []

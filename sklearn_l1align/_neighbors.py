@@ -37,7 +37,8 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_array
 
 from ._progress import Progress
-from ._threads import FastestBlasThreads, _cuts, _FastestSplit, _run_parts, single_blas_thread
+from ._threads import (FastestBlasThreads, _cuts, _FastestSplit, _run_parts, checked_once,
+                       single_blas_thread)
 from ._validation import check_same_dim
 
 if TYPE_CHECKING:
@@ -201,7 +202,9 @@ SPLIT_ROW_ALIGN = 48
 #: block done the slower way, under 1 % of a pass.
 SPLIT_REMEASURE_EVERY = 128
 
-_split_exact_cache: dict[tuple, bool] = {}
+def _split_key(A, XtT, cuts):
+    """The :func:`~sklearn_l1align._threads.checked_once` key of a neighbour block split at ``cuts``."""
+    return ("neighbour_block", A.shape, XtT.shape, A.dtype.str, tuple(cuts))
 
 
 class _BlockProduct:
@@ -248,16 +251,16 @@ class _BlockProduct:
         return out
 
     def _split_is_exact(self, A, out):
-        key = (A.shape, self.XtT.shape, A.dtype.str, tuple(self.cuts))
-        if key not in _split_exact_cache:
+        def check():
             with single_blas_thread():
                 whole = np.matmul(A, self.XtT)
                 exact = np.array_equal(self._product(A, out, self.cuts), whole)
-            _split_exact_cache[key] = bool(exact)
-            if not _split_exact_cache[key]:
+            if not exact:
                 logger.debug("a %s block split by rows at %s gives other bits: not split",
                              A.shape, self.cuts)
-        return _split_exact_cache[key]
+            return exact
+
+        return checked_once(_split_key(A, self.XtT, self.cuts), check)
 
     def __call__(self, start):
         A = self.Xs[start:start + self.buffer.shape[0]]

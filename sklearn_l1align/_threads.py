@@ -30,7 +30,8 @@ from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FastestBlasThreads", "blas_threads", "blocked_product", "by_row_blocks", "controller",
+__all__ = ["FastestBlasThreads", "blas_threads", "blocked_product", "by_row_blocks", "checked_once",
+           "controller",
            "current_blas_threads", "max_blas_threads", "same_bits", "single_blas_thread"]
 
 #: Environment variable that caps the BLAS threads the package uses (an ``n_jobs``-style knob).
@@ -227,7 +228,17 @@ class FastestBlasThreads:
 #: splits it over its threads (it runs small products on one).
 BITS_PROBE_SHAPE = (128, 512)
 
-_same_bits_cache: dict[tuple[int, str, tuple[int, ...]], bool] = {}
+#: The answers of this module's and its callers' bit-for-bit checks (:func:`same_bits`,
+#: the neighbour blocks' and the solvers' row splits), by key, each computed once per
+#: process: a property of the BLAS, its kernels and the shapes, not of the data.
+_bit_checks: dict[tuple, bool] = {}
+
+
+def checked_once(key, check):
+    """``check()``'s answer for ``key`` (a tuple naming the check first), computed once per process."""
+    if key not in _bit_checks:
+        _bit_checks[key] = bool(check())
+    return _bit_checks[key]
 
 
 def same_bits(inner, dtype=np.float32, candidates=None):
@@ -243,17 +254,19 @@ def same_bits(inner, dtype=np.float32, candidates=None):
     dtype = np.dtype(dtype)
     if candidates is None:
         candidates = (1, min(max_blas_threads(), current_blas_threads()))
-    key = (int(inner), dtype.str, tuple(int(c) for c in candidates))
-    if key not in _same_bits_cache:
+    inner, candidates = int(inner), tuple(int(c) for c in candidates)
+
+    def check():
         rng = np.random.default_rng(0)
-        A = rng.standard_normal((BITS_PROBE_SHAPE[0], key[0])).astype(dtype)
-        B = rng.standard_normal((key[0], BITS_PROBE_SHAPE[1])).astype(dtype)
+        A = rng.standard_normal((BITS_PROBE_SHAPE[0], inner)).astype(dtype)
+        B = rng.standard_normal((inner, BITS_PROBE_SHAPE[1])).astype(dtype)
         products = []
-        for n in key[2]:
+        for n in candidates:
             with blas_threads(n):
                 products.append(A @ B)
-        _same_bits_cache[key] = all(np.array_equal(products[0], C) for C in products[1:])
-    return _same_bits_cache[key]
+        return all(np.array_equal(products[0], C) for C in products[1:])
+
+    return checked_once(("same_bits", inner, dtype.str, candidates), check)
 
 
 #: Each of :func:`by_row_blocks`' two probe blocks holds this share of the rows.

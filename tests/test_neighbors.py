@@ -9,7 +9,7 @@ from _helpers import brute_force_scores, min_score_gap, topk_mean_rows, unit64
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_l1align import _neighbors
+from sklearn_l1align import _neighbors, _threads
 from sklearn_l1align._neighbors import (
     CSLS_K,
     csls_both_ways,
@@ -310,8 +310,6 @@ def test_same_bits_agrees_with_a_full_size_product(inner, dtype):
 
 def test_fastest_blas_threads_drops_its_candidates_when_any_inner_dimension_changes_bits(
         monkeypatch):
-    from sklearn_l1align import _threads
-
     asked = []
 
     def fake_same_bits(inner, dtype, candidates):
@@ -332,7 +330,6 @@ def test_fastest_blas_threads_drops_its_candidates_when_any_inner_dimension_chan
 def test_block_products_do_not_depend_on_which_thread_count_measures_faster(monkeypatch, d):
     # Whichever count the timing favours, every block has the same bits, including the
     # dimensions (here 500 and 600) at which one thread and two compute different ones.
-    from sklearn_l1align import _threads
     from sklearn_l1align._threads import current_blas_threads
 
     monkeypatch.setattr(_threads, "MEASURE_MIN_FLOPS", 0)
@@ -424,11 +421,9 @@ def test_real_fr_ru_20k_rescores_few_rows_and_is_exact():
 
 # ----------------------------------------------------------------------- split blocks
 def _split_block_setup(monkeypatch, bits_differ=True):
-    from sklearn_l1align import _threads
-
     monkeypatch.setattr(_threads, "MEASURE_MIN_FLOPS", 0)
     monkeypatch.setattr(_threads, "same_bits", lambda *args: not bits_differ)
-    monkeypatch.setattr(_neighbors, "_split_exact_cache", {})
+    monkeypatch.setattr(_threads, "_bit_checks", {})
     rng = np.random.default_rng(11)
     X = unit_rows(rng.normal(size=(1_000, 40)))
     Y = unit_rows(rng.normal(size=(700, 40)))
@@ -459,7 +454,8 @@ def test_blocks_split_over_python_threads_where_blas_threads_change_bits(monkeyp
             blocks = [block(start).copy() for start in range(0, 1_000, 256)]
         finally:
             monkeypatch.setattr(np, "matmul", real)
-    if not _neighbors._split_exact_cache[((256, 40), (40, 700), "<f4", tuple(block.cuts))]:
+    if not _threads._bit_checks[("neighbour_block", (256, 40), (40, 700), "<f4",
+                                tuple(block.cuts))]:
         pytest.skip("this BLAS gives other bits for a 256-row block split at "
                     f"{block.cuts}: refused, as test_a_block_split_that_changes_bits_... checks")
     # Every block, split (after the measurement) or whole, has the single-thread bits.

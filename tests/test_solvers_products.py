@@ -8,7 +8,7 @@ import pytest
 from _solver_helpers import blas_thread_counts, outlier_problem
 from numpy.testing import assert_array_equal
 
-from sklearn_l1align import StiefelFlowSolver
+from sklearn_l1align import StiefelFlowSolver, _threads
 from sklearn_l1align._solvers import (
     ADMMSolver,
     HuberContinuationSolver,
@@ -57,7 +57,7 @@ def test_a_product_split_as_it_is_used_has_the_bits_of_one_single_thread_product
     # Whatever this BLAS allows: a product is split only where split_is_exact said its
     # parts give the whole single-thread product's bits, and then its split call does.
     monkeypatch.setattr(_products, "SOLVER_MIN_FLOPS", 0.0)
-    monkeypatch.setattr(_products, "_exact_cache", {})
+    monkeypatch.setattr(_threads, "_bit_checks", {})
     A, B, M, G = _problem(n, d, dtype)
     products = SolverProducts(A, B, parts=2)
     whole_R, whole_C = _whole(A, B, M, G)
@@ -93,7 +93,7 @@ def test_this_machines_blas_splits_the_papers_float32_problem_exactly():
 
 
 def test_split_is_exact_refuses_a_split_whose_bits_differ(monkeypatch):
-    monkeypatch.setattr(_products, "_exact_cache", {})
+    monkeypatch.setattr(_threads, "_bit_checks", {})
     A, B, _, _ = _problem(1100, 64)
     rows = _cuts(1100, 2, ROW_ALIGN)
 
@@ -153,7 +153,7 @@ def test_split_is_exact_is_checked_once_per_shape_and_on_first_use(monkeypatch):
     calls = []
     real = _products._adjoint
     monkeypatch.setattr(_products, "_adjoint", lambda *a: calls.append(1) or real(*a))
-    monkeypatch.setattr(_products, "_exact_cache", {})
+    monkeypatch.setattr(_threads, "_bit_checks", {})
     monkeypatch.setattr(_products, "SOLVER_MIN_FLOPS", 0.0)
     products = SolverProducts(A, B, parts=2)
     assert calls == []  # nothing checked until the adjoint is used

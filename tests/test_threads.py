@@ -12,6 +12,7 @@ from sklearn_l1align._threads import (
     _run_parts,
     blas_threads,
     blocked_product,
+    checked_once,
     controller,
     current_blas_threads,
     single_blas_thread,
@@ -115,6 +116,21 @@ def test_blocked_product_computes_in_the_vectors_dtype_by_default():
     got = blocked_product(ints, M[:3, :2])
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, ints @ M[:3, :2], rtol=1e-15)
+
+
+def test_checked_once_runs_each_check_once_per_key(monkeypatch):
+    from sklearn_l1align import _threads
+
+    monkeypatch.setattr(_threads, "_bit_checks", {})
+    calls = []
+
+    def check(answer):
+        return lambda: calls.append(answer) or answer
+
+    assert checked_once(("a", 1), check(True)) is True
+    assert checked_once(("a", 1), check(False)) is True  # the first answer stands
+    assert checked_once(("b", 1), check(0)) is False  # another key, checked, made a bool
+    assert calls == [True, 0]
 
 
 def test_run_parts_stop_ends_the_other_jobs_when_the_first_raises():

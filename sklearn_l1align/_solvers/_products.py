@@ -38,6 +38,7 @@ from .._threads import (
     _cuts,
     _FastestSplit,
     _run_parts,
+    checked_once,
     current_blas_threads,
     max_blas_threads,
     single_blas_thread,
@@ -68,9 +69,6 @@ ROW_ALIGN = 192
 #: (columns of ``A``), or by its columns (columns of ``G``). The first whose bits are the
 #: whole product's (:func:`split_is_exact`) is used.
 ADJOINT_WAYS = (("rows", 48), ("columns", 16))
-
-_exact_cache: dict[tuple, bool] = {}
-
 
 def _residual(A, M, B, rows):
     """``AM − B`` as row parts, each one single-thread GEMM (and its subtraction)."""
@@ -108,7 +106,8 @@ def split_is_exact(product, A, cuts, *args):
     data), at one BLAS thread.
     """
     key = (product, A.shape, A.dtype.str, tuple(cuts), args[0] if product == "adjoint" else None)
-    if key not in _exact_cache:
+
+    def check():
         rng = np.random.default_rng(0)
         n, d = A.shape
         with single_blas_thread():
@@ -119,8 +118,9 @@ def split_is_exact(product, A, cuts, *args):
             else:
                 G = rng.standard_normal((n, d)).astype(A.dtype)
                 whole, split = A.T @ G, _adjoint(A, G, cuts, *args)
-        _exact_cache[key] = bool(np.array_equal(whole, split))
-    return _exact_cache[key]
+        return np.array_equal(whole, split)
+
+    return checked_once(key, check)
 
 
 class SolverProducts:

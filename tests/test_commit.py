@@ -373,13 +373,23 @@ def test_stale_staging_folders_of_killed_runs_are_removed(tmp_path):
     foreign_young = tmp_path / f"{staging_prefix(dead, namespace='otherns')}c.partial"
     mine = tmp_path / f"{staging_prefix()}d.partial"
     other_host = tmp_path / f".l1align-otherhost-{dead}-e.partial"
-    for folder in (stale, foreign_old, foreign_young, mine, other_host):
+    # The older naming, <host>-<pid>-<random>: removed only after a day.
+    older = f"{_atomic.hoststaging_prefix()}{dead}-"
+    older_day, older_hour = tmp_path / f"{older}f.partial", tmp_path / f"{older}g.partial"
+    not_ours = tmp_path / f"{_atomic.hoststaging_prefix()}x-h.partial"
+    folders = (stale, foreign_old, foreign_young, mine, other_host, older_day, older_hour,
+               not_ours)
+    for folder in folders:
         folder.mkdir()
         (folder / "out.vec").write_text("half-written")
-    os.utime(foreign_old, (old, old))
+    for folder in (foreign_old, older_hour, not_ours):
+        os.utime(folder, (old, old))
+    day_old = time.time() - _atomic.STALE_OLDER_NAMING_AGE - 60
+    os.utime(older_day, (day_old, day_old))
     remove_stale_staging(tmp_path)
-    assert not stale.exists() and not foreign_old.exists()
+    assert not stale.exists() and not foreign_old.exists() and not older_day.exists()
     assert foreign_young.is_dir() and mine.is_dir() and other_host.is_dir()
+    assert older_hour.is_dir() and not_ours.is_dir()
 
 
 # ----------------------------------------------------------------------------- the CLI, killed

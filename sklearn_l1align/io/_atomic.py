@@ -441,6 +441,12 @@ DEFERRED_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM")
 #: once it is this old (seconds): its lock is taken right after it is made, so a younger
 #: one may be a live run's that has not locked it yet.
 STALE_FOREIGN_AGE = 60.0
+
+#: A staging folder of the older naming (``.l1align-<host>-<pid>-<random>.partial``, before
+#: the boot and PID namespace were part of the name) whose lock is free is removed once it
+#: is this old (seconds): its pid cannot be placed in a namespace, and no run of a version
+#: that named folders so writes its outputs for a day.
+STALE_OLDER_NAMING_AGE = 24 * 3600.0
 #: Sub-folder of a staging folder that keeps the replaced files until the set is in place.
 _PREVIOUS = ".previous"
 
@@ -560,21 +566,20 @@ def _try_lock(folder, blocking=False):
 def _is_stale(entry, name, host_prefix, namespace):
     """Whether the staging folder ``entry`` belongs to a run that is gone."""
     fields = name[len(host_prefix):].split("-")
-    if len(fields) < 3 or not fields[1].isdigit():
-        return False  # not ours (or an older naming): leave it alone
-    folder_namespace, pid = fields[0], int(fields[1])
-    if folder_namespace == namespace:
-        if pid == os.getpid() or pid_alive(pid):
-            return False
+    if len(fields) == 2 and fields[0].isdigit():
+        min_age = STALE_OLDER_NAMING_AGE  # the older naming: <pid>-<random>.partial
+    elif len(fields) < 3 or not fields[1].isdigit():
+        return False  # not ours: leave it alone
+    elif fields[0] == namespace:
+        pid = int(fields[1])
+        return pid != os.getpid() and not pid_alive(pid)
     else:
-        # Another container or boot: its pid means nothing here; only the lock tells.
-        try:
-            age = time.time() - entry.stat().st_mtime
-        except OSError:
-            return False
-        if age < STALE_FOREIGN_AGE:
-            return False
-    return True
+        min_age = STALE_FOREIGN_AGE  # another container or boot: its pid means nothing here
+    try:
+        age = time.time() - entry.stat().st_mtime
+    except OSError:
+        return False
+    return age >= min_age
 
 
 def remove_stale_staging(parent):
@@ -585,8 +590,9 @@ def remove_stale_staging(parent):
     a folder whose lock is held is never touched, whatever PID namespace its run is in.
     Of the folders whose lock is free, one named for this boot and PID namespace is
     removed when its pid is gone; one from another namespace or boot when it is older
-    than :data:`STALE_FOREIGN_AGE`. Another host's folders (on a shared file system) are
-    left alone.
+    than :data:`STALE_FOREIGN_AGE`; one of the older naming, without the namespace, when
+    it is older than :data:`STALE_OLDER_NAMING_AGE`. Another host's folders (on a shared
+    file system) are left alone.
     """
     host_prefix = hoststaging_prefix()
     namespace = _namespace_id()

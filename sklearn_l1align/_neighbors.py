@@ -202,10 +202,6 @@ SPLIT_ROW_ALIGN = 48
 #: block done the slower way, under 1 % of a pass.
 SPLIT_REMEASURE_EVERY = 128
 
-def _split_key(A, XtT, cuts):
-    """The :func:`~sklearn_l1align._threads.checked_once` key of a neighbour block split at ``cuts``."""
-    return ("neighbour_block", A.shape, XtT.shape, A.dtype.str, tuple(cuts))
-
 
 class _BlockProduct:
     """``Xs[start:start + batch_size] @ Xt.T`` for one block of rows at a time, into one reused buffer.
@@ -260,7 +256,8 @@ class _BlockProduct:
                              A.shape, self.cuts)
             return exact
 
-        return checked_once(_split_key(A, self.XtT, self.cuts), check)
+        key = ("neighbour_block", A.shape, self.XtT.shape, A.dtype.str, tuple(self.cuts))
+        return checked_once(key, check)
 
     def __call__(self, start):
         A = self.Xs[start:start + self.buffer.shape[0]]

@@ -31,8 +31,8 @@ from threadpoolctl import ThreadpoolController
 logger = logging.getLogger(__name__)
 
 __all__ = ["FastestBlasThreads", "blas_threads", "blocked_product", "by_row_blocks", "checked_once",
-           "controller",
-           "current_blas_threads", "max_blas_threads", "same_bits", "single_blas_thread"]
+           "controller", "current_blas_threads", "max_blas_threads", "same_bits",
+           "single_blas_thread"]
 
 #: Environment variable that caps the BLAS threads the package uses (an ``n_jobs``-style knob).
 THREADS_ENV = "L1ALIGN_BLAS_THREADS"

@@ -70,6 +70,7 @@ ROW_ALIGN = 192
 #: whole product's (:func:`split_is_exact`) is used.
 ADJOINT_WAYS = (("rows", 48), ("columns", 16))
 
+
 def _residual(A, M, B, rows):
     """``AM − B`` as row parts, each one single-thread GEMM (and its subtraction)."""
     R = np.empty((A.shape[0], M.shape[1]), dtype=np.result_type(A, M))

@@ -447,6 +447,7 @@ STALE_FOREIGN_AGE = 60.0
 #: is this old (seconds): its pid cannot be placed in a namespace, and no run of a version
 #: that named folders so writes its outputs for a day.
 STALE_OLDER_NAMING_AGE = 24 * 3600.0
+
 #: Sub-folder of a staging folder that keeps the replaced files until the set is in place.
 _PREVIOUS = ".previous"
 

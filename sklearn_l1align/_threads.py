@@ -30,7 +30,7 @@ from threadpoolctl import ThreadpoolController
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FastestBlasThreads", "blas_threads", "blocked_product", "by_row_blocks", "checked_once",
+__all__ = ["FastestBlasThreads", "blas_threads", "blocked_product", "checked_once",
            "controller", "current_blas_threads", "max_blas_threads", "same_bits",
            "single_blas_thread"]
 
@@ -269,36 +269,6 @@ def same_bits(inner, dtype=np.float32, candidates=None):
     return checked_once(("same_bits", inner, dtype.str, candidates), check)
 
 
-#: Each of :func:`by_row_blocks`' two probe blocks holds this share of the rows.
-PROBE_SHARE = 1 / 16
-
-
-def by_row_blocks(fn, n_rows, *, measure=True):
-    """Run ``fn(start, stop)`` over row ranges that cover ``range(n_rows)``, at measured threads.
-
-    For one large product that splits by rows and whose bits may follow the thread
-    count (the finiteness check's ``X @ 1``; the ℓ2 fit's ``AᵀB`` keeps short fixed blocks
-    instead, for its bits): the first two ranges, each :data:`PROBE_SHARE` of the rows, are
-    timed by :class:`FastestBlasThreads` (one thread, then two), and the rest runs as one
-    call at the faster count. The probes are useful work, so the measurement costs only
-    the slower probe's extra time, and the choice follows the load of this very call.
-    With ``measure=False`` (for a product too small to be worth it: see
-    :data:`MEASURE_MIN_FLOPS`), ``fn(0, n_rows)`` runs once at the threads as they are.
-    The ranges depend only on ``n_rows``.
-
-    Returns
-    -------
-    results : list
-        ``fn``'s results, one per range, in row order.
-    """
-    probe = int(n_rows * PROBE_SHARE)
-    if not measure or probe < 1:
-        return [fn(0, n_rows)]
-    threads = FastestBlasThreads()
-    return [threads.run(fn, start, stop)
-            for start, stop in ((0, probe), (probe, 2 * probe), (2 * probe, n_rows))]
-
-
 # ----------------------------------------------------------------------- split products
 # A product cut into independent parts, each one single-thread BLAS call on its own Python
 # thread (NumPy releases the GIL around BLAS): the cores' share without OpenBLAS's threads,
@@ -331,12 +301,20 @@ def _run_parts(jobs, stop=None):
     """Run ``jobs`` (callables) at once: the first on this thread, the rest on the pool.
 
     ``stop``, a :class:`threading.Event`, is set when the first job raises (an interrupt),
-    so that jobs which poll it end early.
+    so that jobs which poll it end early. The pool's jobs run under this thread's
+    ``np.errstate`` (NumPy keeps it per thread), so an overflow the caller ignores or
+    raises on is ignored or raised on in every part.
     """
     if len(jobs) == 1:
         jobs[0]()
         return
-    futures = [_executor(len(jobs) - 1).submit(job) for job in jobs[1:]]
+    errors = np.geterr()
+
+    def under_callers_errstate(job):
+        with np.errstate(**errors):
+            return job()
+
+    futures = [_executor(len(jobs) - 1).submit(under_callers_errstate, job) for job in jobs[1:]]
     try:
         jobs[0]()
     except BaseException:

@@ -11,7 +11,7 @@ from sklearn import get_config
 from sklearn.utils import check_array
 
 from ._geometry import orthogonality_error
-from ._threads import by_row_blocks
+from ._threads import blocked_product
 
 __all__ = ["check_all_finite", "check_cutoffs", "check_orthogonal", "check_pairs", "check_real",
            "check_same_dim"]
@@ -148,11 +148,13 @@ def check_all_finite(arrays, names, estimator=None):
     merely overflowed). ``sklearn.config_context(assume_finite=True)`` skips it, as it
     does scikit-learn's.
 
-    Summing is a memory-bound read (about 2 ms for 20,000 × 300 float32 here), and one
-    core reads at about half the speed of two. So a large matrix is summed as ``X @ 1``
-    by BLAS, at the thread count measured fastest on its first rows
-    (:func:`~sklearn_l1align._threads.by_row_blocks`): two threads when the machine is
-    idle, one when another process holds the second core.
+    Summing is a memory-bound read, and one core reads at about half the speed of two. So
+    a large matrix is summed as ``X @ 1`` by :func:`~sklearn_l1align._threads.blocked_product`:
+    fixed row blocks, each a single-thread BLAS call, taken in turn by one Python thread per
+    core (a core that another process holds takes fewer). Not at OpenBLAS's own threads:
+    after a threaded call its worker threads spin for a while, and on two cores that spin
+    took 12 ms from the single-thread GEMMs of the ``transform`` that follows, 40 times the
+    0.3 ms of the sum (20,000 × 300 float32; ``benchmarks/busy_machine.py``).
     """
     if get_config()["assume_finite"]:
         return
@@ -169,6 +171,5 @@ def _total(X):
         if (X.ndim != 2 or X.dtype.kind != "f" or X.size < FINITE_BLAS_MIN_SIZE
                 or not (X.flags.c_contiguous or X.flags.f_contiguous)):
             return np.sum(X)
-        ones = np.ones(X.shape[1], dtype=X.dtype)
-        return sum(by_row_blocks(lambda start, stop: float((X[start:stop] @ ones).sum()),
-                                 X.shape[0]))
+        ones = np.ones((X.shape[1], 1), dtype=X.dtype)
+        return float(blocked_product(X, ones).sum(dtype=np.float64))

@@ -39,26 +39,6 @@ def test_limits_through_the_shared_controller_nest_and_restore():
     assert _threads._cached["controller"] is controller()
 
 
-def test_by_row_blocks_covers_the_rows_once_in_order_and_measures_two_probes():
-    from sklearn_l1align._threads import by_row_blocks
-
-    calls = []
-
-    def fn(start, stop):
-        calls.append((start, stop, current_blas_threads()))
-        return stop - start
-
-    with blas_threads(2):
-        parts = by_row_blocks(fn, 1000)
-    assert sum(parts) == 1000
-    assert [(a, b) for a, b, _ in calls] == [(0, 62), (62, 124), (124, 1000)]
-    if current_blas_threads() > 1:  # a machine with two cores: one probe each way
-        assert [t for *_, t in calls[:2]] == [1, 2]
-    calls.clear()
-    assert by_row_blocks(fn, 1000, measure=False) == [1000]
-    assert by_row_blocks(fn, 10) == [10]  # too few rows for two probes
-
-
 # ----------------------------------------------------------------------- blocked_product
 def _single_thread(X, M):
     with single_blas_thread():
@@ -101,6 +81,29 @@ def test_blocked_product_computes_in_dtype_block_by_block():
                           workers=2)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, _single_thread(X.astype(np.float64), M).astype(np.float32))
+
+
+def test_pool_parts_run_under_the_callers_errstate():
+    # NumPy's errstate is per thread: a part computed on the pool must ignore, or raise on,
+    # an overflow as the caller asked, not fall back to the pool thread's "warn".
+    import warnings
+
+    from sklearn_l1align._threads import _run_parts
+
+    huge = np.full((64, 8), 3e38, dtype=np.float32)
+    got = []
+
+    def overflow():  # runs on a pool thread: it is not the first job
+        got.append(huge @ huge[:8].T)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="ignore"):
+            _run_parts([lambda: None, overflow])
+            assert np.isinf(blocked_product(huge, huge[:8].T, block_rows=8, workers=2)).all()
+    assert np.isinf(got[0]).all()
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        _run_parts([lambda: None, overflow])
 
 
 def test_blocked_product_computes_in_the_vectors_dtype_by_default():

@@ -122,8 +122,9 @@ def _large(dtype=np.float32, order="C"):
                                           (np.inf, "Input y contains infinity"),
                                           (-np.inf, "Input y contains infinity")])
 def test_check_all_finite_finds_one_bad_entry_anywhere(dtype, order, bad, message):
-    # One bad entry in the first, a middle and the last row (the probes and the rest of
-    # the row blocks), with scikit-learn's own message naming the array.
+    # One bad entry in the first, a middle and the last row (the first, a middle and the
+    # last, partial, of blocked_product's row blocks), with scikit-learn's own message
+    # naming the array.
     from sklearn_l1align._validation import check_all_finite
 
     X = _large(dtype, order)

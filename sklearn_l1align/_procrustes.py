@@ -10,9 +10,10 @@ import scipy.linalg
 from ._base import BaseAligner
 from ._threads import (
     MEASURE_MIN_FLOPS,
-    FastestBlasThreads,
     _FastestSplit,
     _run_parts,
+    current_blas_threads,
+    max_blas_threads,
     single_blas_thread,
 )
 
@@ -102,38 +103,25 @@ CROSS_PRODUCT_ROWS = 384
 def _cross_product(A, B):
     """``AᵀB`` in the operands' precision, with numbers that do not depend on the threads.
 
-    A second BLAS thread makes this n × d × d product about 1.8× faster on an idle
-    machine and several times slower when another process holds the other core (issue
-    12). OpenBLAS's two-thread GEMM also changes the last bits of ``AᵀB`` once the inner
-    dimension ``n`` exceeds its block size, and the map, and the dictionaries induced from
-    it, must not depend on the thread count. So float32 products are summed over fixed
-    row blocks of :data:`CROSS_PRODUCT_ROWS` rows, within which OpenBLAS computes the
-    same bits at one thread and two (measured here for every block length up to 448, at
-    d from 40 to 768, and checked by the tests), at the thread count
-    :class:`~sklearn_l1align._threads.FastestBlasThreads` measures fastest on the first
-    two blocks. Where a probe of these block lengths shows otherwise (on AMD EPYC with
-    OpenBLAS's Haswell kernels), the blocks run at one BLAS thread, several at once, each
-    on its own Python thread, and are added in order (:func:`_blocks_on_python_threads`):
-    the single-thread numbers again. float64 products, whose two-thread bits differ even
-    for short blocks, and products too small to measure are one single-thread GEMM.
+    A second core makes this n × d × d product about 1.8× faster on an idle machine, but
+    OpenBLAS's own second thread makes it several times slower when another process holds
+    the other core (issue 12), changes the last bits of ``AᵀB`` once the inner dimension
+    ``n`` exceeds its block size (and the map, and the dictionaries induced from it, must
+    not depend on the thread count), and, spinning on after the call, took 12 ms from the
+    single-thread GEMMs of the ``transform`` that follows in ``fit_transform``
+    (``benchmarks/busy_machine.py``). So float32 products are summed over fixed row blocks
+    of :data:`CROSS_PRODUCT_ROWS` rows, each one single-thread GEMM, several at once on
+    Python threads, added in order (:func:`_blocks_on_python_threads`): the bits of the
+    one-thread loop over the blocks, whatever the threads. float64 products, and products
+    too small to split, are one single-thread GEMM.
     """
     n = A.shape[0]
     if (A.dtype != np.float32 or n < 3 * CROSS_PRODUCT_ROWS
             or 2.0 * n * A.shape[1] * B.shape[1] < MEASURE_MIN_FLOPS):
         with single_blas_thread():
             return A.T @ B
-    block_rows = sorted({CROSS_PRODUCT_ROWS, n % CROSS_PRODUCT_ROWS} - {0})  # inner dimensions
-    threads = FastestBlasThreads(inner=block_rows, dtype=A.dtype)
     C = np.zeros((A.shape[1], B.shape[1]), dtype=A.dtype)
-    if threads.refused:
-        return _blocks_on_python_threads(A, B, C, max(threads.refused))
-    part = np.empty_like(C)
-    for start in range(0, n, CROSS_PRODUCT_ROWS):
-        stop = min(start + CROSS_PRODUCT_ROWS, n)
-        threads.run(np.matmul, A[start:stop].T, B[start:stop], out=part,
-                    timed=stop - start == CROSS_PRODUCT_ROWS)
-        C += part
-    return C
+    return _blocks_on_python_threads(A, B, C, min(max_blas_threads(), current_blas_threads()))
 
 
 def _blocks_on_python_threads(A, B, C, parts):
@@ -148,7 +136,7 @@ def _blocks_on_python_threads(A, B, C, parts):
     n = A.shape[0]
     starts = list(range(0, n, CROSS_PRODUCT_ROWS))
     outs = [np.empty_like(C) for _ in range(parts)]
-    choice = _FastestSplit(candidates=(1, parts))
+    choice = _FastestSplit(candidates=(1, parts) if parts > 1 else (1,))
 
     def group(k, blocks):
         jobs = [lambda a=a, b=b, out=out: np.matmul(A[a:b].T, B[a:b], out=out)

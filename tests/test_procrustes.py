@@ -451,38 +451,41 @@ def test_fit_transform_equals_fit_then_transform_and_checks_x():
 
 
 # ------------------------------------------------------------ float32 fast path (issue 12)
-@pytest.mark.parametrize("n, d", [(1536, 300), (5000, 300), (4057, 64), (2001, 500)])
-def test_float32_cross_product_has_the_same_bits_at_one_and_two_threads(monkeypatch, n, d):
-    # Within the row blocks OpenBLAS computes the same bits at one thread and two (here, a
-    # plain two-thread A.T @ B over all n rows does not); the last block is shorter.
+@pytest.mark.parametrize("n, d, blocks", [(1920, 420, True), (5000, 300, True),
+                                          (9000, 200, True), (2001, 500, True),
+                                          (1536, 300, False), (4057, 64, False)])
+def test_float32_cross_product_is_the_one_thread_block_loop_at_any_threads(n, d, blocks):
+    # Oracle: the fixed row blocks, each one single-thread GEMM, added in order (the last
+    # block is shorter, or absent); a product under MEASURE_MIN_FLOPS is one single-thread
+    # GEMM. At one caller thread or two, the product has exactly those bits, and it is
+    # AᵀB within float32 rounding.
     from sklearn_l1align import _procrustes as module
-    from sklearn_l1align._threads import FastestBlasThreads, blas_threads, same_bits
+    from sklearn_l1align._threads import blas_threads, single_blas_thread
 
-    lengths = sorted({module.CROSS_PRODUCT_ROWS, n % module.CROSS_PRODUCT_ROWS} - {0})
-    if not all(same_bits(k, np.float32, (1, 2)) for k in lengths):
-        pytest.skip("this BLAS computes other float32 bits at one thread and two for these "
-                    "block lengths: the blocks are split over Python threads instead (the "
-                    "next test)")
     rng = np.random.default_rng(n)
     A = rng.normal(size=(n, d)).astype(np.float32)
     B = rng.normal(size=(n, d)).astype(np.float32)
-    products = []
+    assert (2.0 * n * d * d >= module.MEASURE_MIN_FLOPS) == blocks
+    oracle = np.zeros((d, d), dtype=np.float32)
+    rows = module.CROSS_PRODUCT_ROWS if blocks else n
+    with single_blas_thread():
+        for a in range(0, n, rows):
+            oracle += A[a:a + rows].T @ B[a:a + rows]
     for threads in (1, 2):
-        monkeypatch.setattr(module, "FastestBlasThreads",
-                            lambda threads=threads, **_: FastestBlasThreads(candidates=(threads,)))
-        with blas_threads(2):
-            products.append(module._cross_product(A, B))
-    assert_array_equal(products[0], products[1])
-    assert_allclose(products[0], A.astype(np.float64).T @ B.astype(np.float64),
+        with blas_threads(threads):
+            got = module._cross_product(A, B)
+        assert got.dtype == np.float32
+        assert_array_equal(got, oracle)
+    assert_allclose(oracle, A.astype(np.float64).T @ B.astype(np.float64),
                     rtol=0, atol=2e-5 * np.sqrt(n))
+
 
 @pytest.mark.skipif(_threads_module.max_blas_threads() < 2, reason="needs two usable cores")
 @pytest.mark.parametrize("n, d", [(5000, 300), (2001, 500)])
 def test_float32_cross_product_on_python_threads_has_the_single_thread_bits(
         monkeypatch, n, d):
-    # Where OpenBLAS's threads change the blocks' bits (forced here, as on AMD EPYC), the
-    # blocks run at one BLAS thread, two at once on Python threads, added in order: one
-    # after another or two at once, the product is the one computed at one thread.
+    # The blocks run at one BLAS thread, two at once on Python threads, added in order:
+    # one after another or two at once, the product is the one computed at one thread.
     import threading
 
     from sklearn_l1align import _procrustes as module
@@ -494,7 +497,6 @@ def test_float32_cross_product_on_python_threads_has_the_single_thread_bits(
     B = rng.normal(size=(n, d)).astype(np.float32)
     with blas_threads(1):
         reference = module._cross_product(A, B)
-    monkeypatch.setattr(_threads, "same_bits", lambda *args: False)
     real, idents = module._FastestSplit, set()
     real_matmul = np.matmul
 

@@ -25,7 +25,7 @@ path, default ``--batch_size 10000``, ``--precision float32``) and MUSE's
 the scores and 1,024 for the neighbourhoods, ``topk`` sorted), written with NumPy in
 place of torch, line for line. They are used by ``benchmarks/dictionary.py`` too. Every
 step is timed in this process: the median of ``--fast-repeats`` calls made in turn with the
-peers' (normalisation, ℓ2), or of ``--repeats`` (the dictionary). The ratio is peer time /
+peers' (normalisation, ℓ2), each after a pause at rest, or of ``--repeats`` (the dictionary). The ratio is peer time /
 ours (above 1: this package is faster). The dictionaries are compared pair by pair.
 
 Usage::
@@ -236,16 +236,25 @@ def timed(fn, repeats):
     return statistics.median(times), result
 
 
+#: Seconds at rest before each call of :func:`timed_alternating`.
+REST_SECONDS = 0.3
+
+
 def timed_alternating(fns, repeats):
     """Median seconds and last result of each of ``fns``, called in turn ``repeats`` times.
 
     Interleaving the calls (ours, peer, ours, peer, ...) gives every function the same
-    machine conditions, so their ratio is steadier than that of two separate runs.
+    machine conditions, so their ratio is steadier than that of two separate runs. Each
+    call starts after :data:`REST_SECONDS` at rest: after a call at OpenBLAS's own threads
+    its idle workers spin on the cores for a while, so without the pause each call would
+    pay for the one before it (our single-thread GEMMs on Python threads, 14–17 ms at
+    20,000 rows, after VecMap's threaded step; ``benchmarks/transform.py``'s second table).
     """
     times = [[] for _ in fns]
     results = [None] * len(fns)
     for _ in range(repeats):
         for i, fn in enumerate(fns):
+            time.sleep(REST_SECONDS)
             t0 = time.perf_counter()
             results[i] = fn()
             times[i].append(time.perf_counter() - t0)

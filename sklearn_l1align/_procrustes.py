@@ -107,9 +107,9 @@ def _cross_product(A, B):
     OpenBLAS's own second thread makes it several times slower when another process holds
     the other core (issue 12), changes the last bits of ``AᵀB`` once the inner dimension
     ``n`` exceeds its block size (and the map, and the dictionaries induced from it, must
-    not depend on the thread count), and, spinning on after the call, took 12 ms from the
-    single-thread GEMMs of the ``transform`` that follows in ``fit_transform``
-    (``benchmarks/busy_machine.py``). So float32 products are summed over fixed row blocks
+    not depend on the thread count), and, spinning on after the call, took 12–17 ms from
+    the single-thread GEMMs of the ``transform`` that follows in ``fit_transform``
+    (``benchmarks/transform.py``'s second table). So float32 products are summed over fixed row blocks
     of :data:`CROSS_PRODUCT_ROWS` rows, each one single-thread GEMM, several at once on
     Python threads, added in order (:func:`_blocks_on_python_threads`): the bits of the
     one-thread loop over the blocks, whatever the threads. float64 products, and products

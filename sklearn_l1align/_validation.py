@@ -153,8 +153,8 @@ def check_all_finite(arrays, names, estimator=None):
     fixed row blocks, each a single-thread BLAS call, taken in turn by one Python thread per
     core (a core that another process holds takes fewer). Not at OpenBLAS's own threads:
     after a threaded call its worker threads spin for a while, and on two cores that spin
-    took 12 ms from the single-thread GEMMs of the ``transform`` that follows, 40 times the
-    0.3 ms of the sum (20,000 × 300 float32; ``benchmarks/busy_machine.py``).
+    took 6–16 ms from the single-thread GEMMs of the ``transform`` that follows, many times
+    the sum's own time (20,000 × 300 float32; ``benchmarks/transform.py``'s second table).
     """
     if get_config()["assume_finite"]:
         return
